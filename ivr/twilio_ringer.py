@@ -1,0 +1,60 @@
+"""Twilio driver, outbound side: ring a reserved agent through Twilio's REST API.
+
+The agent's leg is a new outbound call to their endpoint (`client:<identity>` or a
+number). When they answer, Twilio fetches the answer URL, whose TwiML joins them to the
+caller's conference; the status callback reports no-answer/busy/failed so the call can
+go back to the head of its queue at once instead of waiting for the reservation timeout.
+
+`api_base_url` points the official client at another host (a local fake in tests).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from twilio.base.exceptions import TwilioException
+from twilio.rest import Client
+
+from onecall.errors import TelephonyUnavailable
+
+
+@dataclass(frozen=True)
+class AgentLegUrls:
+    answer: str
+    status: str
+
+
+class TwilioRinger:
+    def __init__(self, account_sid: str, auth_token: str, caller_id: str, ring_timeout: int,
+                 urls_for: Callable[[str, str], AgentLegUrls], api_base_url: str | None = None) -> None:
+        self._client = Client(account_sid, auth_token)
+        if api_base_url:
+            self._client.api.base_url = api_base_url.rstrip("/")
+        self._caller_id = caller_id
+        self._ring_timeout = ring_timeout
+        self._urls_for = urls_for
+
+    def ring(self, call_id: str, agent_id: str, endpoint: str) -> str:
+        """Place the agent's leg; returns its CallSid."""
+        urls = self._urls_for(call_id, agent_id)
+        try:
+            leg = self._client.calls.create(
+                to=endpoint,
+                from_=self._caller_id,
+                url=urls.answer,
+                method="POST",
+                status_callback=urls.status,
+                status_callback_method="POST",
+                status_callback_event=["initiated", "ringing", "answered", "completed"],
+                timeout=self._ring_timeout,
+            )
+        except (TwilioException, OSError) as exc:
+            raise TelephonyUnavailable(f"Twilio could not ring {endpoint}: {exc}") from exc
+        return leg.sid
+
+    def hang_up(self, leg_id: str) -> None:
+        """End one leg (used when the agent closes the call from the desktop)."""
+        try:
+            self._client.calls(leg_id).update(status="completed")
+        except (TwilioException, OSError) as exc:
+            raise TelephonyUnavailable(f"Twilio could not end call {leg_id}: {exc}") from exc

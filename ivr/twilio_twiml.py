@@ -1,0 +1,145 @@
+"""Twilio driver, output side: flow actions and routing moments -> TwiML documents.
+
+Only `twilio.twiml.voice_response` builds TwiML here (never string templates), so every
+document is well-formed and uses the verbs and attributes Twilio's own library knows.
+Pure: the caller passes the prompt catalog, the language settings and the URLs.
+
+The caller of a routed call waits in a conference of their own (`oc-<CallSid>`): the
+agent joins it when they answer, and a later expert consult can join the same room
+without moving the citizen.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+from twilio.twiml.voice_response import Dial, Gather as GatherVerb, VoiceResponse
+
+from ivr.actions import Gather, Hangup, Route, Say
+from ivr.prompts import PromptCatalog
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How one language is spoken and heard on Twilio (from config `languages`)."""
+
+    say_language: str
+    voice: str
+    speech_language: str
+
+
+@dataclass(frozen=True)
+class TwimlUrls:
+    """Absolute URLs Twilio is told to fetch next."""
+
+    gather: str
+    no_input: str
+    wait: str
+    queue_exit: str
+
+
+def conference_name(call_sid: str) -> str:
+    return f"oc-{call_sid}"
+
+
+class TwimlRenderer:
+    def __init__(self, catalog: PromptCatalog, voices: Mapping[str, Voice]) -> None:
+        self._catalog = catalog
+        self._voices = voices
+
+    def _say(self, parent, say: Say) -> None:
+        voice = self._voices[say.language]
+        parent.say(
+            self._catalog.text(say.prompt, say.language, **dict(say.params)),
+            language=voice.say_language,
+            voice=voice.voice,
+        )
+
+    def _gather(self, response: VoiceResponse, gather: Gather, urls: TwimlUrls) -> None:
+        voice = self._voices[gather.language]
+        attributes = {
+            "input": " ".join(gather.input),
+            "action": urls.gather,
+            "method": "POST",
+            "timeout": gather.timeout_seconds,
+            "finish_on_key": gather.finish_on_key,
+        }
+        if gather.num_digits:
+            attributes["num_digits"] = gather.num_digits
+        if "speech" in gather.input:
+            attributes["language"] = voice.speech_language
+            attributes["speech_timeout"] = "auto"
+            if gather.hints:
+                attributes["hints"] = ", ".join(gather.hints)
+        verb = GatherVerb(**attributes)
+        for say in gather.prompts:
+            self._say(verb, say)
+        response.append(verb)
+        # Twilio skips the action URL when nothing was entered; this tells the flow.
+        response.redirect(urls.no_input, method="POST")
+
+    def render(self, actions: Sequence, urls: TwimlUrls, call_sid: str) -> str:
+        """The TwiML for one flow step. A step ends in Gather, Route or Hangup."""
+        response = VoiceResponse()
+        for action in actions:
+            if isinstance(action, Say):
+                self._say(response, action)
+            elif isinstance(action, Gather):
+                self._gather(response, action, urls)
+            elif isinstance(action, Route):
+                self._join_own_conference(response, call_sid, urls)
+            elif isinstance(action, Hangup):
+                response.hangup()
+        return response.to_xml()
+
+    def wait_for_agent(self, call_sid: str, urls: TwimlUrls) -> str:
+        """Only the caller's conference leg (for a repeated request of an already routed call)."""
+        response = VoiceResponse()
+        self._join_own_conference(response, call_sid, urls)
+        return response.to_xml()
+
+    @staticmethod
+    def _join_own_conference(response: VoiceResponse, call_sid: str, urls: TwimlUrls) -> None:
+        dial = Dial(action=urls.queue_exit, method="POST")
+        dial.conference(
+            conference_name(call_sid),
+            start_conference_on_enter=False,
+            end_conference_on_exit=True,
+            beep=False,
+            wait_url=urls.wait,
+            wait_method="POST",
+        )
+        response.append(dial)
+
+    def waiting(self, language: str, position: int | None, pause_seconds: int, wait_url: str) -> str:
+        """The conference hold loop: position (when known), a pause, then back here."""
+        response = VoiceResponse()
+        if position:
+            self._say(response, Say("queue_position", language, (("position", str(position)),)))
+        else:
+            self._say(response, Say("please_hold", language))
+        response.pause(length=pause_seconds)
+        response.redirect(wait_url, method="POST")
+        return response.to_xml()
+
+    def agent_joins(self, call_sid: str, whisper: Say | None) -> str:
+        """What the agent's leg runs on answer: an optional whisper, then the caller's conference."""
+        response = VoiceResponse()
+        if whisper is not None:
+            self._say(response, whisper)
+        dial = Dial()
+        dial.conference(
+            conference_name(call_sid),
+            start_conference_on_enter=True,
+            end_conference_on_exit=True,
+            beep=False,
+        )
+        response.append(dial)
+        return response.to_xml()
+
+    def spoken_then_hangup(self, say: Say | None) -> str:
+        response = VoiceResponse()
+        if say is not None:
+            self._say(response, say)
+        response.hangup()
+        return response.to_xml()

@@ -1,0 +1,134 @@
+"""What happens the moment the router reserves an agent for a call.
+
+The routing policy decides (in one Lua step); this small piece performs the side effects,
+in the order the hotline promises: the citizen's profile goes to the agent's desktop and
+to every screen-pop webhook, then the agent's phone rings. If the phone cannot be rung,
+the reservation is given back (the call returns to the head of its queue and the next
+free agent is tried).
+
+Side effects run on a small thread pool so a webhook turn never waits on Twilio's REST
+API. If this process dies in between, the reservation simply times out and the call is
+offered again: nothing is lost.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Protocol
+
+from onecall.errors import TelephonyUnavailable
+from onecall.profile import build_profile
+from routing import ReservationExpired, RoutingError
+
+log = logging.getLogger(__name__)
+
+
+class AgentRinger(Protocol):
+    def ring(self, call_id: str, agent_id: str, endpoint: str) -> str: ...
+    def hang_up(self, leg_id: str) -> None: ...
+
+
+class Dispatcher:
+    def __init__(self, *, routing, registry, pops, ringer: AgentRinger | None, config,
+                 executor: Executor | None = None) -> None:
+        self._routing = routing
+        self._registry = registry
+        self._pops = pops
+        self._ringer = ringer
+        self._config = config
+        self._executor = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="onecall-dispatch")
+        self._redis = registry._redis
+        self._legs_key = f"oc:{{{config.hotline.id}}}:agent-legs"
+
+    def dispatch(self, reservation) -> None:
+        """Queue the pop-and-ring for a fresh reservation (None is ignored)."""
+        if reservation is not None:
+            self._executor.submit(self._connect_logged, reservation)
+
+    def dispatch_all(self, reservations) -> None:
+        for reservation in reservations or ():
+            self.dispatch(reservation)
+
+    def _connect_logged(self, reservation) -> None:
+        try:
+            self.connect(reservation)
+        except Exception:  # a thread-pool task must never die silently
+            log.exception("dispatching reservation of call %s to %s failed", reservation.call_id, reservation.agent_id)
+
+    def build_pop(self, reservation) -> dict:
+        record = self._routing.call(reservation.call_id)
+        data = dict(record.data or {})
+        language = reservation.language
+        department_names = {skill: cfg.name.get(language) or next(iter(cfg.name.values()))
+                            for skill, cfg in self._config.skills.items()}
+        agent = self._config.agent(reservation.agent_id)
+        return {
+            "call": {
+                "id": reservation.call_id,
+                "caller": reservation.caller,
+                "skill": reservation.skill,
+                "skill_name": department_names.get(reservation.skill, reservation.skill),
+                "language": language,
+                "priority": record.priority,
+                "verification": data.get("verification", "none"),
+                "channel": data.get("channel", "twilio"),
+                "enqueued_at": record.enqueued_at,
+                "reserved_at": time.time(),
+                "reservation_deadline": reservation.deadline,
+            },
+            "agent": {
+                "id": reservation.agent_id,
+                "name": agent.name if agent else reservation.agent_id,
+                "endpoint": reservation.endpoint,
+            },
+            "citizen": build_profile(self._registry, reservation.citizen_id, data.get("verification", "none"),
+                                     reservation.caller, department_names),
+        }
+
+    def connect(self, reservation) -> None:
+        """Pop, then ring; on a ring failure give the call back and try the next agent."""
+        self._pops.publish(self.build_pop(reservation))
+        if self._ringer is None:
+            log.warning("no telephony configured to ring %s for call %s", reservation.agent_id, reservation.call_id)
+            return
+        try:
+            leg_id = self._ringer.ring(reservation.call_id, reservation.agent_id, reservation.endpoint)
+        except TelephonyUnavailable as exc:
+            log.error("%s; call %s goes back to the head of its queue", exc, reservation.call_id)
+            self._give_back(reservation, "ring-failed")
+            return
+        self._redis.hset(self._legs_key, reservation.call_id, leg_id)
+
+    def _give_back(self, reservation, reason: str) -> None:
+        self._pops.clear(reservation.agent_id)
+        self._pops.notify_desk(reservation.agent_id, "missed", {"call_id": reservation.call_id, "reason": reason})
+        try:
+            self.dispatch(self._routing.reject(reservation.call_id, reservation.agent_id, reason))
+        except ReservationExpired:
+            pass  # already timed out or ended elsewhere: nothing left to give back
+
+    def agent_leg(self, call_id: str) -> str | None:
+        return self._redis.hget(self._legs_key, call_id)
+
+    def hang_up_agent_leg(self, call_id: str) -> None:
+        leg_id = self.agent_leg(call_id)
+        if leg_id and self._ringer is not None:
+            try:
+                self._ringer.hang_up(leg_id)
+            except TelephonyUnavailable as exc:
+                log.warning("%s", exc)
+
+    def forget_leg(self, call_id: str) -> None:
+        self._redis.hdel(self._legs_key, call_id)
+
+    def sweep(self) -> None:
+        """Expired reservations go back to their queues; finished wrap-ups return agents to work."""
+        try:
+            self.dispatch_all(self._routing.expire_reservations())
+            self.dispatch_all(self._routing.expire_wrapups())
+        except RoutingError:
+            log.exception("routing sweep failed")
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True)

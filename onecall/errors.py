@@ -1,0 +1,63 @@
+"""Errors with stable machine-readable ids, shared by the CLI and the web tier.
+
+Each class names one failure. `error_id` never changes once published (clients and
+dashboards match on it); `http_status` is what the REST API answers with.
+"""
+from __future__ import annotations
+
+
+class OneCallError(Exception):
+    error_id = "onecall-error"
+    http_status = 500
+
+    def __init__(self, message: str, *, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+    def to_json(self) -> dict:
+        body = {"error": self.error_id, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class ConfigInvalid(OneCallError):
+    """The configuration file cannot be used. `problems` lists (field path, reason)."""
+
+    error_id = "config-invalid"
+    http_status = 500
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}: {path}: {reason}" for path, reason in problems]
+        super().__init__("\n".join(lines), details={"problems": [{"field": p, "reason": r} for p, r in problems]})
+
+
+class BadRequest(OneCallError):
+    """A request body or parameter is wrong; `field` names it."""
+
+    error_id = "invalid-request"
+    http_status = 400
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}", details={"field": field, "reason": reason})
+        self.field = field
+
+
+class Unauthorized(OneCallError):
+    error_id = "unauthorized"
+    http_status = 401
+
+
+class NoSuchCitizen(OneCallError):
+    error_id = "no-such-citizen"
+    http_status = 404
+
+
+class TelephonyUnavailable(OneCallError):
+    """The telephony provider's API failed or could not be reached."""
+
+    error_id = "telephony-unavailable"
+    http_status = 503

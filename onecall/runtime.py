@@ -1,0 +1,127 @@
+"""Everything one OneCall process needs, built once from the config and the settings.
+
+The web tier reads these from `app.extensions["onecall"]`; the CLI builds one too.
+Nothing here keeps call state: it all lives in Redis, so any process can be killed and
+another picks up where it left off.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from urllib.parse import urlencode
+
+import redis
+
+from ivr.interpreter import Interpreter
+from ivr.twilio_ringer import AgentLegUrls, TwilioRinger
+from ivr.twilio_twiml import TwimlRenderer, Voice
+from onecall.citizens import CitizenRegistry, parse_json_lines
+from onecall.config import OneCallConfig
+from onecall.dispatch import Dispatcher
+from onecall.sessions import CallSessions
+from onecall.settings import Settings
+from routing import AgentProfile, RoutingStore
+from webhooks.screenpop import DeliveryWorker, ScreenPops, WebhookTarget
+
+log = logging.getLogger(__name__)
+
+
+def agent_profiles(config: OneCallConfig) -> list[AgentProfile]:
+    return [
+        AgentProfile(agent_id=a.id, name=a.name, skills=dict(a.skills), languages=tuple(a.languages), endpoint=a.endpoint)
+        for a in config.agents
+    ]
+
+
+def webhook_targets(config: OneCallConfig, settings: Settings) -> list[WebhookTarget]:
+    targets = [WebhookTarget(w.url, w.secret) for w in config.screen_pop.webhooks]
+    if settings.screenpop_url:
+        targets.append(WebhookTarget(settings.screenpop_url, settings.screenpop_secret or ""))
+    return targets
+
+
+class Runtime:
+    def __init__(self, config: OneCallConfig, settings: Settings, *, base_url: str | None = None,
+                 redis_client: redis.Redis | None = None) -> None:
+        self.config = config
+        self.settings = settings
+        self.base_url = (settings.public_url or base_url or "http://127.0.0.1:8080").rstrip("/")
+        self.redis = redis_client or redis.Redis.from_url(settings.redis_url, decode_responses=True)
+        namespace = config.hotline.id
+        self.routing = RoutingStore(
+            self.redis,
+            namespace=namespace,
+            reservation_timeout=config.routing.reservation_timeout_seconds,
+            wrapup_seconds=config.routing.wrapup_seconds,
+        )
+        self.routing.sync_agents(agent_profiles(config))
+        self.registry = CitizenRegistry(self.redis, namespace, config.hotline.country_code)
+        self._seed_citizens()
+        self.sessions = CallSessions(self.redis, namespace)
+        self.interpreter = Interpreter(
+            config.flow, default_language=config.hotline.default_language, fallback_skill=config.routing.fallback_skill
+        )
+        self.renderer = TwimlRenderer(
+            config.catalog, {code: Voice(l.say_language, l.voice, l.speech_language) for code, l in config.languages.items()}
+        )
+        self.pops = ScreenPops(self.redis, namespace, webhook_targets(config, settings))
+        self.delivery = DeliveryWorker(
+            self.pops,
+            timeout=config.screen_pop.timeout_seconds,
+            max_attempts=config.screen_pop.max_attempts,
+            retry_base=config.screen_pop.retry_base_seconds,
+        )
+        self.ringer = TwilioRinger(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            caller_id=config.hotline.number,
+            ring_timeout=config.routing.ring_timeout_seconds,
+            urls_for=self.agent_leg_urls,
+            api_base_url=settings.twilio_api_base_url,
+        )
+        self.dispatcher = Dispatcher(routing=self.routing, registry=self.registry, pops=self.pops,
+                                     ringer=self.ringer, config=config)
+        self._stop = threading.Event()
+        self._background: threading.Thread | None = None
+
+    def url(self, path: str, **query: str) -> str:
+        return f"{self.base_url}{path}" + (f"?{urlencode(query)}" if query else "")
+
+    def agent_leg_urls(self, call_id: str, agent_id: str) -> AgentLegUrls:
+        return AgentLegUrls(
+            answer=self.url("/twilio/agent-answer", call=call_id, agent=agent_id),
+            status=self.url("/twilio/agent-status", call=call_id, agent=agent_id),
+        )
+
+    def _seed_citizens(self) -> None:
+        seed = self.config.citizens_seed_file
+        if seed is None or self.registry.count() > 0:
+            return
+        with open(seed, encoding="utf-8") as lines:
+            count = self.registry.import_records(parse_json_lines(lines))
+        log.info("citizen registry was empty: imported %d demo citizens from %s", count, seed)
+
+    # -- background work: reservation/wrap-up timeouts and webhook deliveries -------------
+    def start_background(self) -> None:
+        if self._background is None:
+            self._background = threading.Thread(target=self._background_loop, name="onecall-background", daemon=True)
+            self._background.start()
+
+    def _background_loop(self) -> None:
+        interval = self.config.routing.sweep_interval_seconds
+        while not self._stop.is_set():
+            try:
+                self.dispatcher.sweep()
+                while self.delivery.run_due():
+                    pass
+            except redis.RedisError:
+                log.exception("background work failed; retrying")
+            self.pops.deliveries_waiting.wait(interval)
+            self.pops.deliveries_waiting.clear()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.pops.deliveries_waiting.set()
+        if self._background is not None:
+            self._background.join(timeout=5)
+        self.dispatcher.shutdown()

@@ -1,0 +1,26 @@
+"""Where a call's place in its flow is kept between two webhook turns.
+
+The interpreter is pure: each turn the driver loads the call's `CallState`, hands it an
+event and saves the new state. State lives in Redis (one JSON value per call, expiring a
+day after the last turn), so any web process can take the next turn.
+"""
+from __future__ import annotations
+
+import json
+
+from ivr.state import CallState
+
+SESSION_TTL_SECONDS = 24 * 3600
+
+
+class CallSessions:
+    def __init__(self, redis_client, namespace: str) -> None:
+        self._redis = redis_client
+        self._prefix = f"oc:{{{namespace}}}:session:"
+
+    def load(self, call_id: str) -> CallState | None:
+        raw = self._redis.get(self._prefix + call_id)
+        return CallState.from_dict(json.loads(raw)) if raw else None
+
+    def save(self, state: CallState) -> None:
+        self._redis.set(self._prefix + state.call_id, json.dumps(state.to_dict()), ex=SESSION_TTL_SECONDS)

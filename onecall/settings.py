@@ -1,0 +1,77 @@
+"""Settings that come from the environment: secrets and where outside systems are.
+
+| variable | meaning |
+| --- | --- |
+| ONECALL_CONFIG | config file (default ./config.yaml) |
+| REDIS_URL | Redis to use; unset: an embedded redis-server is started |
+| ONECALL_PUBLIC_URL | base URL Twilio uses to reach OneCall (signatures are checked against it) |
+| TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN | the Twilio account (the token also checks webhook signatures) |
+| TWILIO_API_BASE_URL | Twilio REST API base (default https://api.twilio.com) |
+| ONECALL_API_TOKEN | bearer token of the REST API |
+| ONECALL_SECRET_KEY | signs agent desktop sessions |
+| ONECALL_SCREENPOP_URL, ONECALL_SCREENPOP_SECRET | one more screen-pop webhook |
+
+Left unset, the auth token, API token and secret key of a demo run are generated once
+and kept in `instance/secrets.json` (mode 0600) so `onecall call` and the server agree.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+DEMO_ACCOUNT_SID = "AC" + "0" * 32
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: str
+    redis_url: str | None
+    public_url: str | None
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_api_base_url: str | None
+    api_token: str
+    secret_key: str
+    screenpop_url: str | None
+    screenpop_secret: str | None
+    demo_secrets: bool
+
+    def with_redis(self, url: str) -> "Settings":
+        return Settings(**{**self.__dict__, "redis_url": url})
+
+
+def _instance_secrets(instance_dir: Path) -> dict:
+    path = instance_dir / "secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    generated = {
+        "twilio_auth_token": secrets.token_hex(16),
+        "api_token": secrets.token_urlsafe(24),
+        "secret_key": secrets.token_hex(32),
+    }
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(generated, indent=2))
+    return generated
+
+
+def load_settings(environ: dict | None = None, instance_dir: str | Path = "instance") -> Settings:
+    env = os.environ if environ is None else environ
+    needs_demo = not all(env.get(name) for name in ("TWILIO_AUTH_TOKEN", "ONECALL_API_TOKEN", "ONECALL_SECRET_KEY"))
+    demo = _instance_secrets(Path(instance_dir)) if needs_demo else {}
+    return Settings(
+        config_path=env.get("ONECALL_CONFIG", "config.yaml"),
+        redis_url=env.get("REDIS_URL") or None,
+        public_url=(env.get("ONECALL_PUBLIC_URL") or "").rstrip("/") or None,
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or DEMO_ACCOUNT_SID,
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or demo["twilio_auth_token"],
+        twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
+        api_token=env.get("ONECALL_API_TOKEN") or demo["api_token"],
+        secret_key=env.get("ONECALL_SECRET_KEY") or demo["secret_key"],
+        screenpop_url=env.get("ONECALL_SCREENPOP_URL") or None,
+        screenpop_secret=env.get("ONECALL_SCREENPOP_SECRET") or None,
+        demo_secrets=needs_demo,
+    )

@@ -1,0 +1,422 @@
+"""The routing store's Lua scripts: every state change is exactly one of these.
+
+Modelled on rq's ``scripts.py``: each script is a module constant with a header listing
+its KEYS and ARGV; `RoutingStore` registers each once per connection
+(``register_script``: EVALSHA, falling back to loading it on NOSCRIPT) and wraps it in a
+typed method.  Failures come back as error replies ``"<error-id> <details>"`` raised
+before any write, which the store maps to `routing.errors` classes.
+
+Key layout (prefix ``P = "oc:{<namespace>}:"``, see `routing.keys`)::
+
+    P..agent:<id>          hash  name skills(json) languages(json) endpoint
+                                 pairs("<prof> <skill>|<lang>\\n"...) status since call_id reason
+    P..call:<id>           hash  state skill language priority score citizen_id caller data(json)
+                                 enqueued_at agent_id deadline connected_at ended_at end_reason
+    P..avail:<skill>|<lang> zset agent_id -> agent score (policy.agent_score)
+    P..queue:<skill>|<lang> zset call_id  -> call score  (policy.call_score)
+    P..reservations        zset call_id  -> reservation deadline
+    P..wrapups             zset agent_id -> wrap-up deadline
+    P..agents / P..queues  sets (agent registry, queue names)
+    P..events              stream, MAXLEN ~ 100000
+
+Keys derived inside scripts.  The scripts read an agent's or a call's hash and then touch
+the index/queue/agent/call keys it names, which the caller cannot know in advance.  Each
+script declares in KEYS the keys it knows (always the events stream, plus the agent or
+call hash it was called for) and builds the others from ARGV[1], the prefix.  Every such
+key carries the same hash tag ``{<namespace>}``, so in Redis Cluster all of them hash to
+the slot of the declared KEYS and the script stays single-slot; on a standalone server
+or Sentinel this is plain Redis scripting (effects replication, Redis >= 5).
+
+Common ARGV of every script except QUEUE_POSITION (the caller passes them from its clock,
+so tests control time; Lua never calls TIME)::
+
+    ARGV[1] prefix  ARGV[2] now (epoch s)  ARGV[3] now (integer ms)
+    ARGV[4] reservation deadline (now + reservation_timeout)
+    ARGV[5] wrap-up deadline (now + wrapup_seconds)
+
+A reservation reply is the array
+``{call_id, agent_id, skill, language, citizen_id, caller, endpoint, deadline}``.
+
+Events (XADD P..events): fields ``type ts`` and, as relevant, ``call agent from reason
+queue priority``; ``agent_status`` is present on EVERY event that changes an agent's
+status and ``call_state`` on every event that changes a call's state, so a reader can
+replay both state machines from the stream alone.
+"""
+from __future__ import annotations
+
+# ----------------------------------------------------------------------------------------
+# Shared helpers (not scripts by themselves); each script is built from the ones it uses,
+# so EVALSHA does not create closures it never calls.
+# ----------------------------------------------------------------------------------------
+_HEAD = r"""
+local P = ARGV[1]
+local NOW = ARGV[2]
+local NOW_MS = tonumber(ARGV[3])
+local RES_DEADLINE = ARGV[4]
+local WRAP_DEADLINE = ARGV[5]
+local EVENTS = KEYS[1]
+local RESERVATIONS = P .. 'reservations'
+local WRAPUPS = P .. 'wrapups'
+
+local function emit(...)
+  redis.call('XADD', EVENTS, 'MAXLEN', '~', '100000', '*', 'ts', NOW, ...)
+end
+
+-- "<prof> <skill>|<lang>\n"... -> { {suffix, prof}, ... }
+local function parse_pairs(s)
+  local out = {}
+  if s then
+    for prof, sfx in string.gmatch(s, '(%d+) ([^\n]+)\n') do
+      out[#out + 1] = {sfx, tonumber(prof)}
+    end
+  end
+  return out
+end
+
+local function unindex(aid, pairs)
+  for i = 1, #pairs do
+    redis.call('ZREM', P .. 'avail:' .. pairs[i][1], aid)
+  end
+end
+"""
+
+_RESERVE = r"""
+-- Reserve agent aid (already out of every index) for waiting call cid of queue q.
+local function reserve(cid, q, aid, akey, from, endpoint)
+  local ckey = P .. 'call:' .. cid
+  redis.call('ZREM', q, cid)
+  redis.call('HSET', akey, 'status', 'reserved', 'call_id', cid, 'since', NOW, 'reason', '')
+  redis.call('HSET', ckey, 'state', 'reserved', 'agent_id', aid, 'deadline', RES_DEADLINE)
+  redis.call('ZADD', RESERVATIONS, RES_DEADLINE, cid)
+  local c = redis.call('HMGET', ckey, 'skill', 'language', 'citizen_id', 'caller')
+  if endpoint == nil then endpoint = redis.call('HGET', akey, 'endpoint') end
+  emit('type', 'call-reserved', 'call', cid, 'agent', aid, 'from', from,
+       'agent_status', 'reserved', 'call_state', 'reserved')
+  return {cid, aid, c[1], c[2], c[3] or '', c[4] or '', endpoint or '', RES_DEADLINE}
+end
+"""
+
+_OFFER = r"""
+-- The agent becomes available: reserve it for the best head call (lowest score) among
+-- the queues it serves; if none waits, put it in each of its indexes.
+-- pairs_s/endpoint: the agent's 'pairs' and 'endpoint' fields (false: read them here).
+-- evtype: event to emit when it just becomes available (false: the caller emitted one).
+local function offer_agent(aid, akey, from, since, since_ms, evtype, pairs_s, endpoint)
+  if not pairs_s then
+    local a = redis.call('HMGET', akey, 'pairs', 'endpoint')
+    pairs_s, endpoint = a[1], a[2]
+  end
+  local pairs = parse_pairs(pairs_s)
+  local best, best_score, best_q = nil, nil, nil
+  for i = 1, #pairs do
+    local q = P .. 'queue:' .. pairs[i][1]
+    local head = redis.call('ZRANGE', q, 0, 0, 'WITHSCORES')
+    if head[1] then
+      local sc = tonumber(head[2])
+      if best_score == nil or sc < best_score then
+        best, best_score, best_q = head[1], sc, q
+      end
+    end
+  end
+  if best then
+    return reserve(best, best_q, aid, akey, from, endpoint or '')
+  end
+  for i = 1, #pairs do
+    -- mirrors policy.agent_score: (MAX_PROFICIENCY - prof) * SCORE_BAND + since_ms
+    redis.call('ZADD', P .. 'avail:' .. pairs[i][1],
+               string.format('%.0f', (5 - pairs[i][2]) * 1e13 + since_ms), aid)
+  end
+  redis.call('HSET', akey, 'status', 'available', 'since', since, 'call_id', '', 'reason', '')
+  if evtype then
+    emit('type', evtype, 'agent', aid, 'from', from, 'agent_status', 'available')
+  end
+  return false
+end
+"""
+
+_MATCH = r"""
+-- If an agent is available for queue sfx (key q), reserve the best one for its head call.
+local function match_queue(sfx, q)
+  local a = redis.call('ZRANGE', P .. 'avail:' .. sfx, 0, 0)
+  if not a[1] then return false end
+  local head = redis.call('ZRANGE', q, 0, 0)
+  if not head[1] then return false end
+  local akey = P .. 'agent:' .. a[1]
+  unindex(a[1], parse_pairs(redis.call('HGET', akey, 'pairs')))
+  return reserve(head[1], q, a[1], akey, 'available', nil)
+end
+"""
+
+_REQUEUE = r"""
+-- A reservation failed (rejected or timed out): the call returns to its queue with its
+-- ORIGINAL score (the head, not the back), the agent goes on break (reason 'missed') so an
+-- empty desk is not rung again, and the call is offered to the next available agent.
+local function requeue(cid, ckey, aid, akey, reason, evtype)
+  redis.call('ZREM', RESERVATIONS, cid)
+  local c = redis.call('HMGET', ckey, 'skill', 'language', 'score')
+  local sfx = c[1] .. '|' .. c[2]
+  local q = P .. 'queue:' .. sfx
+  redis.call('HSET', ckey, 'state', 'waiting', 'agent_id', '')
+  redis.call('ZADD', q, c[3], cid)
+  redis.call('HSET', akey, 'status', 'break', 'reason', 'missed', 'since', NOW, 'call_id', '')
+  emit('type', evtype, 'call', cid, 'agent', aid, 'reason', reason,
+       'agent_status', 'break', 'call_state', 'waiting')
+  return match_queue(sfx, q)
+end
+"""
+
+# ----------------------------------------------------------------------------------------
+SET_STATUS = _HEAD + _RESERVE + _OFFER + r"""
+-- SET_STATUS: an agent changes status; going available also reserves the best waiting call.
+-- KEYS[1] events stream   KEYS[2] agent hash
+-- ARGV[1..5] common       ARGV[6] agent_id   ARGV[7] target status   ARGV[8] reason
+-- ARGV[9] required current status ('' = any allowed one; 'wrapup' for finish_wrapup)
+-- Reply: reservation array, or nil.  Errors: no-such-agent, invalid-agent-transition.
+local aid, target, reason, only_from = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local akey = KEYS[2]
+local a = redis.call('HMGET', akey, 'status', 'pairs', 'endpoint')
+local cur = a[1]
+if not cur then return redis.error_reply('no-such-agent ' .. aid) end
+if cur == target then return false end
+-- allowed: offline/break/wrapup -> available; available/wrapup/offline -> break;
+--          available/break/wrapup -> offline.  Never from reserved/busy.
+local ALLOWED = ' offline>available break>available wrapup>available available>break ' ..
+                'wrapup>break offline>break available>offline break>offline wrapup>offline '
+if (only_from ~= '' and cur ~= only_from)
+   or not string.find(ALLOWED, ' ' .. cur .. '>' .. target .. ' ', 1, true) then
+  return redis.error_reply('invalid-agent-transition ' .. cur .. ' ' .. target)
+end
+if cur == 'wrapup' then redis.call('ZREM', WRAPUPS, aid) end
+if target == 'available' then
+  return offer_agent(aid, akey, cur, NOW, NOW_MS, 'agent-status', a[2] or '', a[3] or '')
+end
+if cur == 'available' then unindex(aid, parse_pairs(a[2])) end
+redis.call('HSET', akey, 'status', target, 'since', NOW, 'reason', reason, 'call_id', '')
+emit('type', 'agent-status', 'agent', aid, 'from', cur, 'agent_status', target, 'reason', reason)
+return false
+"""
+
+# ----------------------------------------------------------------------------------------
+ENQUEUE = _HEAD + _RESERVE + _MATCH + r"""
+-- ENQUEUE: a call joins its (skill, language) queue; if an agent of that index is
+-- available, the best one is reserved for the head of the queue in the same step.
+-- KEYS[1] events stream   KEYS[2] call hash   KEYS[3] queue zset
+-- ARGV[1..5] common  ARGV[6] call_id  ARGV[7] skill  ARGV[8] language  ARGV[9] priority
+-- ARGV[10] score (policy.call_score)  ARGV[11] citizen_id  ARGV[12] caller  ARGV[13] data json
+-- Reply: {position or nil, reservation array or nil}.  Error: call-already-queued
+-- (an ENDED call id may be enqueued again: it starts afresh).
+local cid = ARGV[6]
+local ckey, q = KEYS[2], KEYS[3]
+local state = redis.call('HGET', ckey, 'state')
+if state and state ~= 'ended' then return redis.error_reply('call-already-queued ' .. cid) end
+if state then redis.call('DEL', ckey) end
+local sfx = ARGV[7] .. '|' .. ARGV[8]
+redis.call('HSET', ckey, 'state', 'waiting', 'skill', ARGV[7], 'language', ARGV[8],
+           'priority', ARGV[9], 'score', ARGV[10], 'citizen_id', ARGV[11], 'caller', ARGV[12],
+           'data', ARGV[13], 'enqueued_at', NOW, 'agent_id', '')
+redis.call('ZADD', q, ARGV[10], cid)
+redis.call('SADD', P .. 'queues', sfx)
+emit('type', 'call-queued', 'call', cid, 'queue', sfx, 'priority', ARGV[9], 'call_state', 'waiting')
+local r = match_queue(sfx, q)
+local rank = redis.call('ZRANK', q, cid)
+local pos = false
+if rank then pos = rank + 1 end
+return {pos, r}
+"""
+
+# ----------------------------------------------------------------------------------------
+ACCEPT = _HEAD + r"""
+-- ACCEPT: the reserved agent answered: agent reserved -> busy, call reserved -> connected.
+-- Idempotent for the same (call, agent) once connected.
+-- KEYS[1] events stream   KEYS[2] call hash   KEYS[3] agent hash
+-- ARGV[1..5] common       ARGV[6] call_id     ARGV[7] agent_id
+-- Reply: the call hash (HGETALL).  Errors: no-such-call, reservation-expired.
+local cid, aid = ARGV[6], ARGV[7]
+local c = redis.call('HMGET', KEYS[2], 'state', 'agent_id')
+if not c[1] then return redis.error_reply('no-such-call ' .. cid) end
+if c[2] ~= aid or (c[1] ~= 'reserved' and c[1] ~= 'connected') then
+  return redis.error_reply('reservation-expired ' .. cid .. ' ' .. aid)
+end
+if c[1] == 'reserved' then
+  redis.call('ZREM', RESERVATIONS, cid)
+  redis.call('HSET', KEYS[3], 'status', 'busy', 'since', NOW, 'reason', '')
+  redis.call('HSET', KEYS[2], 'state', 'connected', 'connected_at', NOW)
+  emit('type', 'call-accepted', 'call', cid, 'agent', aid, 'from', 'reserved',
+       'agent_status', 'busy', 'call_state', 'connected')
+end
+return redis.call('HGETALL', KEYS[2])
+"""
+
+# ----------------------------------------------------------------------------------------
+REJECT = _HEAD + _RESERVE + _MATCH + _REQUEUE + r"""
+-- REJECT: the reserved agent's phone failed or was not answered.  The call goes back to
+-- the head of its queue (original score), the agent on break ('missed'), and the call is
+-- offered to the next available agent.
+-- KEYS[1] events stream   KEYS[2] call hash   KEYS[3] agent hash
+-- ARGV[1..5] common       ARGV[6] call_id     ARGV[7] agent_id   ARGV[8] reason
+-- Reply: the new reservation array, or nil.  Errors: no-such-call, reservation-expired.
+local cid, aid = ARGV[6], ARGV[7]
+local c = redis.call('HMGET', KEYS[2], 'state', 'agent_id')
+if not c[1] then return redis.error_reply('no-such-call ' .. cid) end
+if c[1] ~= 'reserved' or c[2] ~= aid then
+  return redis.error_reply('reservation-expired ' .. cid .. ' ' .. aid)
+end
+return requeue(cid, KEYS[2], aid, KEYS[3], ARGV[8], 'call-rejected')
+"""
+
+# ----------------------------------------------------------------------------------------
+EXPIRE_RESERVATIONS = _HEAD + _RESERVE + _MATCH + _REQUEUE + r"""
+-- EXPIRE_RESERVATIONS: every reservation whose deadline <= now is undone like REJECT
+-- (reason 'timeout').  Safe from many processes: each runs atomically and removes what
+-- it handled, so a reservation expires exactly once.
+-- KEYS[1] events stream
+-- ARGV[1..5] common       ARGV[6] max reservations handled in this run
+-- Reply: {number handled, reservation array, ...} (the new reservations made).
+local due = redis.call('ZRANGEBYSCORE', RESERVATIONS, '-inf', NOW, 'LIMIT', 0, tonumber(ARGV[6]))
+local out = {#due}
+for i = 1, #due do
+  local cid = due[i]
+  local ckey = P .. 'call:' .. cid
+  local c = redis.call('HMGET', ckey, 'state', 'agent_id')
+  if c[1] == 'reserved' and c[2] and c[2] ~= '' then
+    local r = requeue(cid, ckey, c[2], P .. 'agent:' .. c[2], 'timeout', 'reservation-expired')
+    if r then out[#out + 1] = r end
+  else
+    redis.call('ZREM', RESERVATIONS, cid)
+  end
+end
+return out
+"""
+
+# ----------------------------------------------------------------------------------------
+END_CALL = _HEAD + _RESERVE + _OFFER + r"""
+-- END_CALL: the caller hung up or the call finished.
+--   waiting   -> removed from its queue (abandoned)
+--   reserved  -> agent released to available and re-matched to a waiting call
+--   connected -> agent to wrapup, with a deadline in the wrapups zset
+--   ended     -> no-op
+-- KEYS[1] events stream   KEYS[2] call hash
+-- ARGV[1..5] common  ARGV[6] call_id  ARGV[7] reason  ARGV[8] ttl (s) of the ended call hash (0 = keep)
+-- Reply: the released agent's new reservation array, or nil.  Error: no-such-call.
+local cid, reason = ARGV[6], ARGV[7]
+local ckey = KEYS[2]
+local c = redis.call('HMGET', ckey, 'state', 'agent_id', 'skill', 'language')
+if not c[1] then return redis.error_reply('no-such-call ' .. cid) end
+local state = c[1]
+if state == 'ended' then return false end
+redis.call('HSET', ckey, 'state', 'ended', 'ended_at', NOW, 'end_reason', reason)
+local ttl = tonumber(ARGV[8])
+if ttl and ttl > 0 then redis.call('EXPIRE', ckey, ttl) end
+if state == 'waiting' then
+  redis.call('ZREM', P .. 'queue:' .. c[3] .. '|' .. c[4], cid)
+  emit('type', 'call-ended', 'call', cid, 'from', 'waiting', 'reason', reason, 'call_state', 'ended')
+  return false
+end
+local aid = c[2] or ''
+local akey = P .. 'agent:' .. aid
+if state == 'reserved' then redis.call('ZREM', RESERVATIONS, cid) end
+local holder = redis.call('HGET', akey, 'call_id')
+if aid == '' or holder ~= cid then
+  emit('type', 'call-ended', 'call', cid, 'from', state, 'reason', reason, 'call_state', 'ended')
+  return false
+end
+if state == 'reserved' then
+  emit('type', 'call-ended', 'call', cid, 'agent', aid, 'from', state, 'reason', reason,
+       'call_state', 'ended', 'agent_status', 'available')
+  return offer_agent(aid, akey, 'available', NOW, NOW_MS, false)
+end
+redis.call('HSET', akey, 'status', 'wrapup', 'since', NOW, 'call_id', '', 'reason', '')
+redis.call('ZADD', WRAPUPS, WRAP_DEADLINE, aid)
+emit('type', 'call-ended', 'call', cid, 'agent', aid, 'from', state, 'reason', reason,
+     'call_state', 'ended', 'agent_status', 'wrapup')
+return false
+"""
+
+# ----------------------------------------------------------------------------------------
+EXPIRE_WRAPUPS = _HEAD + _RESERVE + _OFFER + r"""
+-- EXPIRE_WRAPUPS: agents whose wrap-up deadline <= now become available (and matched).
+-- KEYS[1] events stream
+-- ARGV[1..5] common       ARGV[6] max agents handled in this run
+-- Reply: {number handled, reservation array, ...}.
+local due = redis.call('ZRANGEBYSCORE', WRAPUPS, '-inf', NOW, 'LIMIT', 0, tonumber(ARGV[6]))
+local out = {#due}
+for i = 1, #due do
+  local aid = due[i]
+  redis.call('ZREM', WRAPUPS, aid)
+  local akey = P .. 'agent:' .. aid
+  if redis.call('HGET', akey, 'status') == 'wrapup' then
+    local r = offer_agent(aid, akey, 'wrapup', NOW, NOW_MS, 'agent-status')
+    if r then out[#out + 1] = r end
+  end
+end
+return out
+"""
+
+# ----------------------------------------------------------------------------------------
+UPSERT_AGENT = _HEAD + _RESERVE + _OFFER + r"""
+-- UPSERT_AGENT: create or update an agent's configuration, keeping its live state.  New
+-- agents start offline.  An available agent whose pairs changed is re-indexed (keeping
+-- its idle time) and offered the waiting calls of its new queues.
+-- KEYS[1] events stream   KEYS[2] agent hash
+-- ARGV[1..5] common  ARGV[6] agent_id  ARGV[7] name  ARGV[8] skills json
+-- ARGV[9] languages json  ARGV[10] endpoint  ARGV[11] pairs ("<prof> <skill>|<lang>\n"...)
+-- Reply: a reservation array (re-indexed agent matched), or nil.
+local aid, akey = ARGV[6], KEYS[2]
+local old = redis.call('HMGET', akey, 'status', 'pairs', 'since')
+redis.call('SADD', P .. 'agents', aid)
+redis.call('HSET', akey, 'name', ARGV[7], 'skills', ARGV[8], 'languages', ARGV[9],
+           'endpoint', ARGV[10], 'pairs', ARGV[11])
+if not old[1] then
+  redis.call('HSET', akey, 'status', 'offline', 'since', NOW, 'call_id', '', 'reason', '')
+  emit('type', 'agent-added', 'agent', aid, 'agent_status', 'offline')
+  return false
+end
+if old[1] == 'available' and old[2] ~= ARGV[11] then
+  unindex(aid, parse_pairs(old[2]))
+  local since = old[3]
+  return offer_agent(aid, akey, 'available', since, math.floor(tonumber(since) * 1000), false)
+end
+return false
+"""
+
+# ----------------------------------------------------------------------------------------
+REMOVE_AGENT = _HEAD + r"""
+-- REMOVE_AGENT: delete an agent from the registry, only if it is offline.
+-- KEYS[1] events stream   KEYS[2] agent hash
+-- ARGV[1..5] common       ARGV[6] agent_id
+-- Reply: 1 removed, 0 kept (not offline), -1 unknown.
+local aid, akey = ARGV[6], KEYS[2]
+local st = redis.call('HGET', akey, 'status')
+if not st then redis.call('SREM', P .. 'agents', aid) return -1 end
+if st ~= 'offline' then return 0 end
+redis.call('DEL', akey)
+redis.call('SREM', P .. 'agents', aid)
+redis.call('ZREM', WRAPUPS, aid)
+emit('type', 'agent-removed', 'agent', aid)
+return 1
+"""
+
+# ----------------------------------------------------------------------------------------
+QUEUE_POSITION = r"""
+-- QUEUE_POSITION (read-only): 1-based rank of a waiting call in its queue, nil otherwise.
+-- KEYS[1] call hash
+-- ARGV[1] prefix   ARGV[2] call_id
+local c = redis.call('HMGET', KEYS[1], 'state', 'skill', 'language')
+if c[1] ~= 'waiting' then return false end
+local r = redis.call('ZRANK', ARGV[1] .. 'queue:' .. c[2] .. '|' .. c[3], ARGV[2])
+if not r then return false end
+return r + 1
+"""
+
+ALL_SCRIPTS = {
+    "set_status": SET_STATUS,
+    "enqueue": ENQUEUE,
+    "accept": ACCEPT,
+    "reject": REJECT,
+    "expire_reservations": EXPIRE_RESERVATIONS,
+    "end_call": END_CALL,
+    "expire_wrapups": EXPIRE_WRAPUPS,
+    "upsert_agent": UPSERT_AGENT,
+    "remove_agent": REMOVE_AGENT,
+    "queue_position": QUEUE_POSITION,
+}

@@ -1,0 +1,144 @@
+"""Shared fixtures: every test that touches state runs against a real Redis server.
+
+Order of preference: `REDIS_URL`, then the machine's Redis on 127.0.0.1:6379, then a
+private redis-server started for this test run. Tests use database 15 (or the one in
+REDIS_URL) and flush it around each test, as rq's suite does.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+import redis
+
+from onecall.redis_server import EmbeddedRedis, reachable
+
+LOCAL_REDIS = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    if reachable(LOCAL_REDIS):
+        yield LOCAL_REDIS
+        return
+    server = EmbeddedRedis()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture()
+def redis_client(redis_url):
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+# -- the web tier on real sockets: Twilio API stand-in, screen-pop receiver, app -----------
+import time
+from pathlib import Path
+
+from twilio.request_validator import RequestValidator
+
+from onecall.config import load_config
+from onecall.settings import Settings
+from onecall.twilio_standin import TwilioApiStandIn
+from tests.receivers import WebhookReceiver
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC_URL = "https://hotline.example.org"
+ACCOUNT_SID = "AC" + "ab" * 16
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+API_TOKEN = "test-api-token"
+SCREENPOP_SECRET = "test-screenpop-secret-0123456789"
+
+
+def wait_for(condition, timeout: float = 10.0, interval: float = 0.02):
+    """Poll until `condition()` is truthy; returns its value or fails the test. Not a timing check."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout}s: {getattr(condition, '__name__', condition)}")
+
+
+@pytest.fixture(scope="session")
+def demo_config():
+    return load_config(ROOT / "config.yaml")
+
+
+@pytest.fixture()
+def twilio_api():
+    standin = TwilioApiStandIn(ACCOUNT_SID, AUTH_TOKEN).start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture()
+def screenpop_receiver():
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture()
+def settings(redis_url, twilio_api, screenpop_receiver):
+    return Settings(
+        config_path=str(ROOT / "config.yaml"),
+        redis_url=redis_url,
+        public_url=PUBLIC_URL,
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_api_base_url=twilio_api.base_url,
+        api_token=API_TOKEN,
+        secret_key="test-secret-key",
+        screenpop_url=screenpop_receiver.url,
+        screenpop_secret=SCREENPOP_SECRET,
+        demo_secrets=False,
+    )
+
+
+@pytest.fixture()
+def app(demo_config, settings, redis_client):
+    from onecall.runtime import Runtime
+    from webhooks.app import create_app
+
+    runtime = Runtime(demo_config, settings, redis_client=redis_client)
+    application = create_app(demo_config, settings, runtime=runtime, start_background=True)
+    application.config["TESTING"] = True
+    yield application
+    runtime.stop()
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+class TwilioSigner:
+    """Signs form posts exactly as Twilio does for the public URL."""
+
+    def __init__(self, client, token: str = AUTH_TOKEN, public_url: str = PUBLIC_URL):
+        self.client = client
+        self.validator = RequestValidator(token)
+        self.public_url = public_url
+
+    def post(self, path_or_url: str, params: dict, *, signature: str | None = None):
+        url = path_or_url if path_or_url.startswith("http") else self.public_url + path_or_url
+        path = url[len(self.public_url):] if url.startswith(self.public_url) else url
+        params = {"AccountSid": ACCOUNT_SID, **params}
+        sig = self.validator.compute_signature(url, params) if signature is None else signature
+        headers = {"X-Twilio-Signature": sig} if sig else {}
+        return self.client.post(path, data=params, headers=headers)
+
+
+@pytest.fixture()
+def twilio(client):
+    return TwilioSigner(client)

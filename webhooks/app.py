@@ -1,0 +1,56 @@
+"""The Flask application factory.
+
+`create_app(config, settings)` builds one OneCall web process: Twilio webhooks, the agent
+desktop, the REST API and a health check, all sharing one `Runtime` (Redis, routing,
+registry, screen pops). Tests build the app with their own config and Redis.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from onecall.config import OneCallConfig
+from onecall.errors import OneCallError
+from onecall.runtime import Runtime
+from onecall.settings import Settings
+from routing import RoutingError
+
+
+def create_app(config: OneCallConfig, settings: Settings, *, runtime: Runtime | None = None,
+               start_background: bool = True) -> Flask:
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=settings.secret_key, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    runtime = runtime or Runtime(config, settings)
+    app.extensions["onecall"] = runtime
+    if start_background:
+        runtime.start_background()
+
+    from webhooks import api, desk, twilio_voice
+
+    app.register_blueprint(twilio_voice.bp)
+    app.register_blueprint(desk.bp)
+    app.register_blueprint(api.bp)
+
+    @app.get("/healthz")
+    def health():
+        runtime.redis.ping()
+        return {"status": "ok", "hotline": config.hotline.id}
+
+    @app.errorhandler(OneCallError)
+    def onecall_error(error: OneCallError):
+        return jsonify(error.to_json()), error.http_status
+
+    @app.errorhandler(RoutingError)
+    def routing_error(error: RoutingError):
+        return jsonify({"error": error.error_id, "message": str(error)}), error.http_status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code == 403:
+            return jsonify({"error": "forbidden", "message": "request signature is missing or wrong"}), 403
+        return jsonify({"error": error.name.lower().replace(" ", "-"), "message": error.description}), error.code
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return app

@@ -1,0 +1,241 @@
+"""Twilio voice webhooks in, TwiML out.
+
+Subscription table (what Twilio calls, and what it means to OneCall):
+
+| URL | Twilio sends it when | OneCall does |
+| --- | --- | --- |
+| /twilio/voice | a call comes in to the hotline number | start the call's flow |
+| /twilio/gather | the caller pressed keys or spoke | next flow step |
+| /twilio/no-input | a Gather ended with nothing entered | next flow step (no input) |
+| /twilio/wait | the waiting caller's conference needs hold TwiML | position announcement, pause, loop |
+| /twilio/queue-exit | the caller's conference leg ended | end the call |
+| /twilio/status | the hotline number's call status changed | end the call when it is over |
+| /twilio/agent-answer | the reserved agent answered | accept the reservation, join the conference |
+| /twilio/agent-status | the agent's leg changed state | give the call back if it was not answered |
+
+Every request's X-Twilio-Signature is checked once, in `before_request`, against the
+public URL Twilio used (ONECALL_PUBLIC_URL when behind a proxy); a bad one gets 403 and
+changes nothing.
+"""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, current_app, request
+from twilio.request_validator import RequestValidator
+
+from ivr.actions import Route, Say
+from ivr.events import CallerHungUp, DigitsEntered, NoInput, SpeechHeard
+from ivr.twilio_twiml import TwimlUrls
+from routing import CallAlreadyQueued, CallRequest, ReservationExpired, RoutingError
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+
+FINAL_CALL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+UNANSWERED_LEG_STATUSES = {"busy", "failed", "no-answer", "canceled"}
+
+
+def _runtime():
+    return current_app.extensions["onecall"]
+
+
+def public_url_of_request() -> str:
+    """The URL exactly as Twilio requested it (the string its signature covers)."""
+    base = _runtime().settings.public_url or request.host_url.rstrip("/")
+    query = request.query_string.decode()
+    return f"{base}{request.path}" + (f"?{query}" if query else "")
+
+
+@bp.before_request
+def check_twilio_signature():
+    signature = request.headers.get("X-Twilio-Signature", "")
+    validator = RequestValidator(_runtime().settings.twilio_auth_token)
+    params = request.form if request.method == "POST" else {}
+    if not signature or not validator.validate(public_url_of_request(), params, signature):
+        log.warning("refused a Twilio request with a %s signature: %s %s",
+                    "missing" if not signature else "wrong", request.method, request.path)
+        abort(403)
+
+
+def twiml(document: str) -> Response:
+    return Response(document, mimetype="text/xml")
+
+
+def _urls() -> TwimlUrls:
+    runtime = _runtime()
+    return TwimlUrls(
+        gather=runtime.url("/twilio/gather"),
+        no_input=runtime.url("/twilio/no-input"),
+        wait=runtime.url("/twilio/wait"),
+        queue_exit=runtime.url("/twilio/queue-exit"),
+    )
+
+
+def _call_sid() -> str:
+    sid = request.form.get("CallSid", "")
+    if not sid:
+        abort(400, "CallSid is required")
+    return sid
+
+
+def _take_step(step) -> Response:
+    """Save the flow's new state, hand a Route to the router, and answer with TwiML."""
+    runtime = _runtime()
+    runtime.sessions.save(step.state)
+    for action in step.actions:
+        if isinstance(action, Route):
+            _enqueue(step.state, action)
+    return twiml(runtime.renderer.render(step.actions, _urls(), step.state.call_id))
+
+
+def _enqueue(state, route: Route) -> None:
+    runtime = _runtime()
+    language = runtime.routing.language_for(route.skill, route.language, runtime.config.hotline.default_language)
+    request_ = CallRequest(
+        call_id=state.call_id,
+        skill=route.skill,
+        language=language,
+        priority=route.priority,
+        citizen_id=route.citizen_id,
+        caller=state.caller,
+        data={"verification": route.verification, "channel": "twilio", "flow_language": route.language},
+    )
+    try:
+        result = runtime.routing.enqueue(request_)
+    except CallAlreadyQueued:
+        return  # Twilio retried a webhook: the call already waits or is connected
+    runtime.dispatcher.dispatch(result.reservation)
+
+
+@bp.post("/voice")
+def incoming_call():
+    runtime = _runtime()
+    call_sid = _call_sid()
+    state = runtime.sessions.load(call_sid)
+    if state is not None and not state.finished:
+        # A repeated first request (Twilio retry): replay the current prompt as a no-input turn.
+        return _take_step(runtime.interpreter.handle(state, NoInput(), runtime.registry))
+    caller = request.form.get("From", "")
+    return _take_step(runtime.interpreter.start(call_sid, caller, runtime.registry))
+
+
+def _continue_with(event) -> Response:
+    runtime = _runtime()
+    state = runtime.sessions.load(_call_sid())
+    if state is None:
+        # Unknown call (session expired or lost): the caller still reaches a person.
+        return incoming_call()
+    if state.finished and _still_routed(state.call_id):
+        # A late or repeated request for a call already handed to the router: keep it waiting.
+        return twiml(runtime.renderer.wait_for_agent(state.call_id, _urls()))
+    return _take_step(runtime.interpreter.handle(state, event, runtime.registry))
+
+
+def _still_routed(call_id: str) -> bool:
+    try:
+        return _runtime().routing.call(call_id).state in ("waiting", "reserved")
+    except RoutingError:
+        return False
+
+
+@bp.post("/gather")
+def gathered():
+    speech = request.form.get("SpeechResult", "").strip()
+    digits = request.form.get("Digits", "").strip()
+    if digits:
+        return _continue_with(DigitsEntered(digits))
+    if speech:
+        try:
+            confidence = float(request.form.get("Confidence", "0") or 0)
+        except ValueError:
+            confidence = 0.0
+        return _continue_with(SpeechHeard(speech, confidence))
+    return _continue_with(NoInput())
+
+
+@bp.post("/no-input")
+def no_input():
+    return _continue_with(NoInput())
+
+
+@bp.post("/wait")
+def waiting():
+    runtime = _runtime()
+    call_sid = _call_sid()
+    state = runtime.sessions.load(call_sid)
+    language = state.language if state else runtime.config.hotline.default_language
+    position = runtime.routing.queue_position(call_sid)
+    return twiml(runtime.renderer.waiting(language, position, runtime.config.routing.wait_announcement_seconds,
+                                          runtime.url("/twilio/wait")))
+
+
+def _end_call(call_sid: str, reason: str) -> None:
+    runtime = _runtime()
+    state = runtime.sessions.load(call_sid)
+    if state is not None and not state.finished:
+        runtime.sessions.save(runtime.interpreter.handle(state, CallerHungUp(), runtime.registry).state)
+    try:
+        runtime.dispatcher.dispatch(runtime.routing.end_call(call_sid, reason))
+    except RoutingError:
+        pass  # the call never reached the router (hung up in the menu): nothing to release
+
+
+@bp.post("/queue-exit")
+def queue_exit():
+    _end_call(_call_sid(), "conference-ended")
+    runtime = _runtime()
+    return twiml(runtime.renderer.spoken_then_hangup(None))
+
+
+@bp.post("/status")
+def call_status():
+    if request.form.get("CallStatus") in FINAL_CALL_STATUSES:
+        _end_call(_call_sid(), f"caller-{request.form['CallStatus']}")
+    return Response(status=204)
+
+
+def _reservation_args() -> tuple[str, str]:
+    call_id, agent_id = request.args.get("call", ""), request.args.get("agent", "")
+    if not call_id or not agent_id:
+        abort(400, "call and agent are required")
+    return call_id, agent_id
+
+
+@bp.post("/agent-answer")
+def agent_answered():
+    runtime = _runtime()
+    call_id, agent_id = _reservation_args()
+    state = runtime.sessions.load(call_id)
+    language = state.language if state else runtime.config.hotline.default_language
+    try:
+        runtime.routing.accept(call_id, agent_id)
+    except (ReservationExpired, RoutingError):
+        return twiml(runtime.renderer.spoken_then_hangup(Say("call_already_taken", language)))
+    runtime.pops.notify_desk(agent_id, "connected", {"call_id": call_id})
+    return twiml(runtime.renderer.agent_joins(call_id, Say("agent_whisper", language)))
+
+
+@bp.post("/agent-status")
+def agent_leg_status():
+    runtime = _runtime()
+    call_id, agent_id = _reservation_args()
+    status = request.form.get("CallStatus", "")
+    if status in UNANSWERED_LEG_STATUSES:
+        try:
+            runtime.dispatcher.dispatch(runtime.routing.reject(call_id, agent_id, status))
+            runtime.pops.clear(agent_id)
+            runtime.pops.notify_desk(agent_id, "missed", {"call_id": call_id, "reason": status})
+        except (ReservationExpired, RoutingError):
+            pass  # already expired, answered or ended: the late callback changes nothing
+    elif status == "completed":
+        # The agent hung up after talking: the call is over for the citizen too.
+        _end_call(call_id, "agent-hung-up")
+        runtime.dispatcher.forget_leg(call_id)
+    return Response(status=204)
+
+
+def agent_leg_query(call_id: str, agent_id: str) -> str:
+    return urlencode({"call": call_id, "agent": agent_id})
