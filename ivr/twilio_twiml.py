@@ -111,10 +111,13 @@ class TwimlRenderer:
         )
         response.append(dial)
 
-    def waiting(self, language: str, position: int | None, pause_seconds: int, wait_url: str) -> str:
-        """The conference hold loop: position (when known), a pause, then back here."""
+    def waiting(self, language: str, position: int | None, pause_seconds: int, wait_url: str,
+                agent_on_the_way: bool = False) -> str:
+        """The conference hold loop: where the caller stands, a pause, then back here."""
         response = VoiceResponse()
-        if position:
+        if agent_on_the_way:
+            self._say(response, Say("agent_connecting", language))
+        elif position:
             self._say(response, Say("queue_position", language, (("position", str(position)),)))
         else:
             self._say(response, Say("please_hold", language))

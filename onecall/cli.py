@@ -129,12 +129,18 @@ def cmd_call(args) -> int:
     return 1
 
 
+def _config_flag(command: argparse.ArgumentParser) -> None:
+    # Accepted after the command too (`onecall serve --config FILE`); SUPPRESS keeps the global value.
+    command.add_argument("--config", default=argparse.SUPPRESS, help="config file (default: $ONECALL_CONFIG or ./config.yaml)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="onecall", description="OneCall hotline IVR and call routing")
     parser.add_argument("--config", help="config file (default: $ONECALL_CONFIG or ./config.yaml)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the web tier (Twilio webhooks, agent desktop, API)")
+    _config_flag(serve)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
@@ -149,9 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     citizen_commands = citizens.add_subparsers(dest="citizens_command", required=True)
     importer = citizen_commands.add_parser("import", help="import citizens from a JSON-lines file")
     importer.add_argument("file")
+    _config_flag(importer)
     importer.set_defaults(handler=cmd_citizens_import)
 
     call = commands.add_parser("call", help="simulate a citizen's call to a running OneCall, as Twilio would")
+    _config_flag(call)
     call.add_argument("--server", default="http://127.0.0.1:8080", help="where `onecall serve` listens")
     call.add_argument("--from", dest="caller", default="+821012345678", help="caller ID (default: a demo citizen)")
     call.add_argument("--press", help="comma-separated answers instead of asking, e.g. '1,2' or '1,say:parking fine'")

@@ -54,7 +54,6 @@ class Runtime:
             reservation_timeout=config.routing.reservation_timeout_seconds,
             wrapup_seconds=config.routing.wrapup_seconds,
         )
-        self.routing.sync_agents(agent_profiles(config))
         self.registry = CitizenRegistry(self.redis, namespace, config.hotline.country_code)
         self._seed_citizens()
         self.sessions = CallSessions(self.redis, namespace)
@@ -81,6 +80,8 @@ class Runtime:
         )
         self.dispatcher = Dispatcher(routing=self.routing, registry=self.registry, pops=self.pops,
                                      ringer=self.ringer, config=config)
+        # An available agent who gained a skill may match a waiting call at once.
+        self.dispatcher.dispatch_all(self.routing.sync_agents(agent_profiles(config)))
         self._stop = threading.Event()
         self._background: threading.Thread | None = None
 

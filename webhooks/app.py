@@ -15,6 +15,7 @@ from onecall.config import OneCallConfig
 from onecall.errors import OneCallError
 from onecall.runtime import Runtime
 from onecall.settings import Settings
+from webhooks.errors import http_error_response
 from routing import RoutingError
 
 
@@ -46,11 +47,7 @@ def create_app(config: OneCallConfig, settings: Settings, *, runtime: Runtime | 
     def routing_error(error: RoutingError):
         return jsonify({"error": error.error_id, "message": str(error)}), error.http_status
 
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
-        if error.code == 403:
-            return jsonify({"error": "forbidden", "message": "request signature is missing or wrong"}), 403
-        return jsonify({"error": error.name.lower().replace(" ", "-"), "message": error.description}), error.code
+    app.register_error_handler(HTTPException, http_error_response)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return app

@@ -20,14 +20,16 @@ changes nothing.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
-
 from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.exceptions import HTTPException
 
 from ivr.actions import Route, Say
 from ivr.events import CallerHungUp, DigitsEntered, NoInput, SpeechHeard
+from ivr.state import CallState
 from ivr.twilio_twiml import TwimlUrls
+from webhooks.errors import http_error_response
 from routing import CallAlreadyQueued, CallRequest, ReservationExpired, RoutingError
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,8 @@ def _call_sid() -> str:
 def _take_step(step) -> Response:
     """Save the flow's new state, hand a Route to the router, and answer with TwiML."""
     runtime = _runtime()
+    if step.error:
+        log.error("call %s left its flow for the fallback queue: %s", step.state.call_id, step.error)
     runtime.sessions.save(step.state)
     for action in step.actions:
         if isinstance(action, Route):
@@ -168,8 +172,9 @@ def waiting():
     state = runtime.sessions.load(call_sid)
     language = state.language if state else runtime.config.hotline.default_language
     position = runtime.routing.queue_position(call_sid)
+    agent_on_the_way = position is None and _still_routed(call_sid)
     return twiml(runtime.renderer.waiting(language, position, runtime.config.routing.wait_announcement_seconds,
-                                          runtime.url("/twilio/wait")))
+                                          runtime.url("/twilio/wait"), agent_on_the_way=agent_on_the_way))
 
 
 def _end_call(call_sid: str, reason: str) -> None:
@@ -237,5 +242,28 @@ def agent_leg_status():
     return Response(status=204)
 
 
-def agent_leg_query(call_id: str, agent_id: str) -> str:
-    return urlencode({"call": call_id, "agent": agent_id})
+CALLER_TURNS = {"twilio.incoming_call", "twilio.gathered", "twilio.no_input", "twilio.waiting"}
+
+
+@bp.errorhandler(Exception)
+def keep_the_caller_on_the_line(error: Exception):
+    """Whatever broke, a caller in the IVR is sent to the fallback queue, never hung up on."""
+    if isinstance(error, HTTPException):
+        return http_error_response(error)
+    log.exception("Twilio webhook %s failed", request.path)
+    call_sid = request.form.get("CallSid", "")
+    if request.endpoint not in CALLER_TURNS or not call_sid:
+        return Response(status=500)
+    runtime = _runtime()
+    try:
+        fresh = CallState(call_id=call_sid, caller=request.form.get("From", ""), node=None,
+                          language=runtime.config.hotline.default_language, intent=None, citizen_id=None,
+                          verification="none", priority=0, attempts=0, finished=False)
+        return _take_step(runtime.interpreter.fallback(fresh, f"webhook error: {error!r}", runtime.registry))
+    except Exception:
+        # Even routing failed (Redis unreachable?): hold the caller and try again shortly.
+        log.exception("could not route call %s to the fallback queue; holding it", call_sid)
+        response = VoiceResponse()
+        response.pause(length=3)
+        response.redirect(runtime.url("/twilio/no-input"), method="POST")
+        return twiml(response.to_xml())

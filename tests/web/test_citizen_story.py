@@ -43,6 +43,10 @@ def test_known_caller_presses_fines_and_reaches_one_fines_agent(app, client, twi
     assert parse_qs(answer_url.query) == {"call": [call_sid], "agent": ["kim.minji"]}
     assert set(leg.status_callback_events) == {"initiated", "ringing", "answered", "completed"}
 
+    # While the agent's phone rings, the caller hears that an agent is being connected.
+    hold = twiml(twilio.post("/twilio/wait", caller_params(call_sid)))
+    assert "상담원을 연결하고 있습니다" in said(hold)
+
     # The CRM got the whole profile, signed, before the agent answered.
     delivery = wait_for(lambda: screenpop_receiver.acknowledged())[0]
     expected = "sha256=" + hmac.new(SCREENPOP_SECRET.encode(), delivery.body, hashlib.sha256).hexdigest()

@@ -1,0 +1,91 @@
+"""The README's commands as a new user runs them: `onecall serve` on the demo config with
+its embedded Redis, an agent made available through the API, `onecall call` reaching
+them, and `onecall citizens import`."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture()
+def workdir(tmp_path):
+    for name in ("config.yaml", "prompts", "flows", "demo"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
+    return tmp_path
+
+
+def _onecall(*args: str) -> list[str]:
+    return [sys.executable, "-m", "onecall.cli", *args]
+
+
+def test_serve_with_embedded_redis_then_simulated_call(workdir):
+    port, standin = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "TWILIO_", "ONECALL_"))}
+    env["TWILIO_API_BASE_URL"] = f"http://127.0.0.1:{standin}"
+    server = subprocess.Popen(_onecall("serve", "--port", str(port), "--workers", "1"), cwd=workdir, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def healthy():
+            try:
+                return requests.get(f"{base}/healthz", timeout=1).status_code == 200
+            except requests.ConnectionError:
+                return server.poll() is not None and pytest.fail(server.stdout.read())
+
+        wait_for(healthy, timeout=30)
+        assert (workdir / "instance" / "redis-url").read_text().startswith("redis://127.0.0.1:")  # embedded
+        token = json.loads((workdir / "instance" / "secrets.json").read_text())["api_token"]
+        reply = requests.post(f"{base}/api/agents/yoon.taeho/status", json={"status": "available"},
+                              headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        assert reply.status_code == 200, reply.text
+        call = subprocess.run(_onecall("call", "--server", base, "--press", "1,2", "--talk", "0.2",
+                                       "--twilio-port", str(standin)),
+                              cwd=workdir, env=env, capture_output=True, text=True, timeout=60)
+        assert call.returncode == 0, call.stdout + call.stderr
+        assert "connected to client:yoon.taeho" in call.stdout
+        assert "다산콜센터" in call.stdout
+
+        citizens = workdir / "more.jsonl"
+        citizens.write_text(json.dumps({"id": "C-7001", "name": "홍길동", "phones": ["010-7000-0001"]}) + "\n")
+        imported = subprocess.run(_onecall("citizens", "import", str(citizens)), cwd=workdir, env=env,
+                                  capture_output=True, text=True, timeout=30)
+        assert imported.returncode == 0, imported.stderr
+        assert "imported 1 citizens" in imported.stdout
+        profile = requests.get(f"{base}/api/citizens/C-7001", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        assert profile.json()["phones"] == ["+821070000001"]
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    assert not (workdir / "instance" / "redis-url").exists()  # the embedded Redis went away with the server
+
+
+def test_citizens_import_refuses_a_bad_file_whole(workdir, redis_url, redis_client):
+    bad = workdir / "bad.jsonl"
+    bad.write_text('{"id": "C-1", "name": "a"}\n{"id": "C-2"}\n')
+    env = {**os.environ, "REDIS_URL": redis_url}
+    result = subprocess.run(_onecall("citizens", "import", str(bad)), cwd=workdir, env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "line 2: name: is required" in result.stderr
+    assert not redis_client.exists("oc:{120}:citizen:C-1")
