@@ -78,8 +78,8 @@ def logout():
     return redirect(url_for("desk.desk_page"))
 
 
-def _snapshot(agent_id: str) -> dict:
-    runtime = _runtime()
+def _snapshot(agent_id: str, runtime=None) -> dict:
+    runtime = runtime or _runtime()
     return {"agent": asdict(runtime.routing.agent(agent_id)), "pop": runtime.pops.current(agent_id)}
 
 
@@ -145,17 +145,17 @@ def events():
         pubsub = runtime.redis.pubsub(ignore_subscribe_messages=True)
         pubsub.subscribe(channel)
         try:
-            yield _sse("state", _snapshot(agent_id))
+            yield _sse("state", _snapshot(agent_id, runtime))
             started = last_beat = time.monotonic()
             while time.monotonic() - started < MAX_STREAM_SECONDS:
                 message = pubsub.get_message(timeout=1.0)
                 if message is not None:
                     event = json.loads(message["data"])
                     yield _sse(event["kind"], event["data"])
-                    yield _sse("state", _snapshot(agent_id))
+                    yield _sse("state", _snapshot(agent_id, runtime))
                 elif time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
                     last_beat = time.monotonic()
-                    yield _sse("state", _snapshot(agent_id))
+                    yield _sse("state", _snapshot(agent_id, runtime))
         finally:
             pubsub.close()
 
