@@ -1,12 +1,12 @@
 """Benchmark: a Twilio webhook turn on gunicorn vs a bare Flask endpoint on gunicorn.
 
-    python3 benchmarks/bench_webhook.py [--seconds 5] [--concurrency 8] [--rounds 2] [--threads 8]
+    python3 benchmarks/bench_webhook.py [--seconds 5] [--concurrency 8] [--rounds 2] [--threads 16]
 
 Redis: REDIS_URL, else redis://127.0.0.1:6379/13 if it answers, else a private embedded
 redis-server. That database is flushed (FLUSHDB) before and after the run.
 
 Two gunicorn servers run on free loopback ports with the same settings (worker class
-gthread, 2 workers, --threads each, no access log):
+gthread, 2 workers with --threads each as `onecall serve` runs by default, no access log):
 
 * real: the OneCall app (`create_app` with a `Runtime` on that Redis, a known Twilio auth
   token, no public URL), built in each worker by `real_app()` below;
@@ -21,6 +21,10 @@ from --concurrency client processes, each with one keep-alive connection sending
 back to back (a closed loop). The measurements alternate (bare, real, bare, real, ...).
 
 Prints requests/s and p50/p99 latency of each, and the ratio real/bare (target >= 0.6).
+Also printed, to read the numbers on a shared machine: the CPU time the server's workers
+used per request (from /proc, Linux only) and the CPU the load clients used, in cores.
+A sample turn must be 200 text/xml with a <Gather> (and a forged signature must get 403)
+or the run stops before measuring anything. Runs ~30 s with the defaults.
 """
 from __future__ import annotations
 
@@ -144,6 +148,25 @@ class Server:
             time.sleep(0.05)
         raise SystemExit(f"{self.name} gunicorn workers not ready within {seconds:.0f} s:\n{self.log_tail()}")
 
+    def worker_cpu_seconds(self) -> float | None:
+        """CPU time (user + system) used so far by this server's worker processes; None off Linux."""
+        total, found = 0.0, False
+        try:
+            pids = [d for d in os.listdir("/proc") if d.isdigit()]
+        except OSError:
+            return None
+        tick = os.sysconf("SC_CLK_TCK")
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:  # ppid: a worker of this gunicorn
+                total += (int(fields[11]) + int(fields[12])) / tick
+                found = True
+        return total if found else None
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -226,6 +249,7 @@ def one_request(port: int, request: bytes) -> tuple[int, bytes, bytes]:
 def client(port: int, pool_size: int, real_base_url: str, ready, go, duration: float, results) -> None:
     """One connection, requests back to back from `go` (a shared start time) for `duration` s."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's clean-up handler
     try:
         requests = signed_requests(pool_size, real_base_url)
         sock = socket.create_connection(("127.0.0.1", port), timeout=30)
@@ -263,7 +287,9 @@ def client(port: int, pool_size: int, real_base_url: str, ready, go, duration: f
             results.put({"latencies": [], "errors": {}, "reused": 0, "cpu": 0.0, "error": f"{type(exc).__name__}: {exc}"})
 
 
-def measure(ctx, port: int, real_base_url: str, concurrency: int, duration: float, pool_size: int, children: list) -> dict:
+def measure(ctx, server: Server, real_base_url: str, concurrency: int, duration: float, pool_size: int,
+            children: list) -> dict:
+    port = server.port
     ready, go, results = ctx.Queue(), ctx.Queue(), ctx.Queue()
     procs = [ctx.Process(target=client, args=(port, pool_size, real_base_url, ready, go, duration, results), daemon=True)
              for _ in range(concurrency)]
@@ -275,7 +301,9 @@ def measure(ctx, port: int, real_base_url: str, concurrency: int, duration: floa
     start = time.perf_counter() + 0.2
     for _ in procs:
         go.put(start)
+    cpu_before = server.worker_cpu_seconds()
     parts = [results.get(timeout=duration + 120) for _ in procs]
+    cpu_after = server.worker_cpu_seconds()
     for p in procs:
         p.join(timeout=10)
     children.clear()
@@ -290,7 +318,14 @@ def measure(ctx, port: int, real_base_url: str, concurrency: int, duration: floa
     # Each client stops at the first response after `start + duration`; rate over that window.
     return {"count": len(latencies), "rps": len(latencies) / duration, "latencies": latencies,
             "errors": errors, "reused": sum(part["reused"] for part in parts),
-            "client_cpu": sum(part["cpu"] for part in parts) / duration}  # in cores
+            "client_cpu": sum(part["cpu"] for part in parts) / duration,  # in cores
+            "server_cpu": None if cpu_before is None or cpu_after is None else cpu_after - cpu_before}
+
+
+def per_request_cpu(m: dict) -> str:
+    if m["server_cpu"] is None or not m["count"]:
+        return ""
+    return f"   server cpu {m['server_cpu'] / m['count'] * 1e6:5.0f} us/req"
 
 
 def pct(samples: list[int], q: float) -> float:
@@ -333,7 +368,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0, help="length of each timed measurement (default 5)")
     ap.add_argument("--concurrency", type=int, default=8, help="client processes = keep-alive connections (default 8)")
     ap.add_argument("--rounds", type=int, default=2, help="bare/real pairs, interleaved (default 2)")
-    ap.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker, both servers (default 8)")
+    ap.add_argument("--threads", type=int, default=16,
+                    help="gunicorn threads per worker, both servers (default 16, as onecall serve)")
     ap.add_argument("--warmup", type=float, default=1.0, help="untimed load on each server first (default 1 s)")
     opts = ap.parse_args()
 
@@ -364,40 +400,46 @@ def main() -> None:
         print(f"sample real turn: 200 text/xml, {len(sample)} bytes, <Gather> present")
 
         def run(server: Server, seconds: float, pool: int) -> dict:
-            return measure(ctx, server.port, real.base_url, opts.concurrency, seconds, pool, children)
+            return measure(ctx, server, real.base_url, opts.concurrency, seconds, pool, children)
 
         warm_pool = 4000 // opts.concurrency + 1
         warm_bare = run(bare, opts.warmup, warm_pool)
         warm_real = run(real, opts.warmup, warm_pool)
         # Enough fresh CallSids per client for each timed run, with room to spare.
-        # (The bare server ignores the CallSid, so it may cycle through them.)
-        pool = int(warm_real["rps"] * opts.seconds * 3 / opts.concurrency) + 100
+        # (The bare server ignores the CallSid, so it may cycle through a few.)
+        top = max(warm_bare["rps"], warm_real["rps"])
+        real_pool = int(top * opts.seconds * 1.5 / opts.concurrency) + 100
+        pools = {"bare": 500, "real": real_pool}
         print(f"warm-up: bare {warm_bare['rps']:.0f} req/s, real {warm_real['rps']:.0f} req/s; "
-              f"{pool} signed requests per client per run")
+              f"{real_pool} signed requests per client per real run")
 
         results: dict[str, list[dict]] = {"bare": [], "real": []}
         for r in range(opts.rounds):
             for server in (bare, real):
-                m = run(server, opts.seconds, pool)
+                m = run(server, opts.seconds, pools[server.name])
                 results[server.name].append(m)
                 bad = f"  NON-200: {m['errors']}" if m["errors"] else ""
                 reused = f"  (reused {m['reused']} CallSids)" if m["reused"] and server is real else ""
                 print(f"round {r + 1} {server.name:4s}: {m['rps']:8.0f} req/s   p50 {pct(m['latencies'], .5):6.2f} ms"
-                      f"   p99 {pct(m['latencies'], .99):6.2f} ms   client cpu {m['client_cpu']:.2f} cores"
-                      f"{bad}{reused}")
+                      f"   p99 {pct(m['latencies'], .99):6.2f} ms{per_request_cpu(m)}"
+                      f"   client cpu {m['client_cpu']:.2f} cores{bad}{reused}")
 
         errors = {k: sum(m["errors"].get(k, 0) for v in results.values() for m in v)
                   for k in {s for v in results.values() for m in v for s in m["errors"]}}
         summary = {}
         for name, runs in results.items():
             lat = [x for m in runs for x in m["latencies"]]
-            summary[name] = (sum(m["count"] for m in runs) / (opts.seconds * len(runs)), pct(lat, .5), pct(lat, .99))
+            count = sum(m["count"] for m in runs)
+            cpu = None if any(m["server_cpu"] is None for m in runs) else sum(m["server_cpu"] for m in runs)
+            summary[name] = {"rps": count / (opts.seconds * len(runs)), "count": count, "server_cpu": cpu,
+                             "p50": pct(lat, .5), "p99": pct(lat, .99)}
         print()
         for name in ("bare", "real"):
-            rps, p50, p99 = summary[name]
-            print(f"{name:4s} {rps:8.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
+            m = summary[name]
+            print(f"{name:4s} {m['rps']:8.0f} req/s   p50 {m['p50']:6.2f} ms   p99 {m['p99']:6.2f} ms"
+                  f"{per_request_cpu(m)}")
         pairs = [f"{rr['rps'] / rb['rps']:.2f}" for rb, rr in zip(results["bare"], results["real"])]
-        ratio = summary["real"][0] / summary["bare"][0]
+        ratio = summary["real"]["rps"] / summary["bare"]["rps"]
         print(f"ratio real/bare = {ratio:.2f} (target >= {TARGET}; per round: {', '.join(pairs)})"
               f" -> {'met' if ratio >= TARGET else 'NOT met'}")
         if errors:

@@ -22,7 +22,8 @@ Key layout (prefix ``P = "oc:{<namespace>}:"``, see `routing.keys`)::
 Keys derived inside scripts.  The scripts read an agent's or a call's hash and then touch
 the index/queue/agent/call keys it names, which the caller cannot know in advance.  Each
 script declares in KEYS the keys it knows (always the events stream, plus the agent or
-call hash it was called for) and builds the others from ARGV[1], the prefix.  Every such
+call hash it was called for) and builds the others from the prefix P, which is KEYS[1]
+(``P..events``) without its ``events`` suffix.  Every such
 key carries the same hash tag ``{<namespace>}``, so in Redis Cluster all of them hash to
 the slot of the declared KEYS and the script stays single-slot; on a standalone server
 or Sentinel this is plain Redis scripting (effects replication, Redis >= 5).
@@ -30,12 +31,19 @@ or Sentinel this is plain Redis scripting (effects replication, Redis >= 5).
 Common ARGV of every script except QUEUE_POSITION (the caller passes them from its clock,
 so tests control time; Lua never calls TIME)::
 
-    ARGV[1] prefix  ARGV[2] now (epoch s)  ARGV[3] now (integer ms)
-    ARGV[4] reservation deadline (now + reservation_timeout)
-    ARGV[5] wrap-up deadline (now + wrapup_seconds)
+    ARGV[1] now (epoch s, Python ``repr(float)``)
+    ARGV[2] reservation deadline (now + reservation_timeout)
+
+"now" in integer ms (policy.to_ms) is ``math.floor(tonumber(NOW) * 1000)``: ``repr``
+round-trips the double exactly and the product is the same IEEE operation, so it equals
+Python's ``int(now * 1000)``.  END_CALL alone also takes the wrap-up deadline.
 
 A reservation reply is the array
 ``{call_id, agent_id, skill, language, citizen_id, caller, endpoint, deadline}``.
+
+Hot path (SET_STATUS to available, ENQUEUE with an agent free): one EVALSHA, no TIME, no
+cjson, no HGETALL; the agent's queues come from its ``pairs`` field with plain
+``string.find`` (no pattern matching, no per-pair tables).
 
 Events (XADD P..events): fields ``type ts`` and, as relevant, ``call agent from reason
 queue priority``; ``agent_status`` is present on EVERY event that changes an agent's
@@ -49,39 +57,53 @@ from __future__ import annotations
 # so EVALSHA does not create closures it never calls.
 # ----------------------------------------------------------------------------------------
 _HEAD = r"""
-local P = ARGV[1]
-local NOW = ARGV[2]
-local NOW_MS = tonumber(ARGV[3])
-local RES_DEADLINE = ARGV[4]
-local WRAP_DEADLINE = ARGV[5]
 local EVENTS = KEYS[1]
+local P = string.sub(EVENTS, 1, -7)  -- KEYS[1] is P .. 'events'
+local NOW = ARGV[1]
+local RES_DEADLINE = ARGV[2]
 local RESERVATIONS = P .. 'reservations'
 local WRAPUPS = P .. 'wrapups'
+local find, sub = string.find, string.sub
+
+-- now in integer ms, equal to policy.to_ms(now) (see the module docstring)
+local function now_ms()
+  return math.floor(tonumber(NOW) * 1000)
+end
 
 local function emit(...)
   redis.call('XADD', EVENTS, 'MAXLEN', '~', '100000', '*', 'ts', NOW, ...)
 end
 
--- "<prof> <skill>|<lang>\n"... -> { {suffix, prof}, ... }
+-- "<prof> <skill>|<lang>\n"... -> {suffix, ...}, {prof (string), ...}
+-- Plain finds: the proficiency is digits, so the first space ends it; a suffix has no
+-- newline (keys.pair_suffix).
 local function parse_pairs(s)
-  local out = {}
+  local sfx, prof, n, pos = {}, {}, 0, 1
   if s then
-    for prof, sfx in string.gmatch(s, '(%d+) ([^\n]+)\n') do
-      out[#out + 1] = {sfx, tonumber(prof)}
+    while true do
+      local sp = find(s, ' ', pos, true)
+      if not sp then break end
+      local nl = find(s, '\n', sp, true)
+      if not nl then break end
+      n = n + 1
+      prof[n] = sub(s, pos, sp - 1)
+      sfx[n] = sub(s, sp + 1, nl - 1)
+      pos = nl + 1
     end
   end
-  return out
+  return sfx, prof
 end
 
-local function unindex(aid, pairs)
-  for i = 1, #pairs do
-    redis.call('ZREM', P .. 'avail:' .. pairs[i][1], aid)
+local function unindex(aid, sfx)
+  for i = 1, #sfx do
+    redis.call('ZREM', P .. 'avail:' .. sfx[i], aid)
   end
 end
 """
 
 _RESERVE = r"""
 -- Reserve agent aid (already out of every index) for waiting call cid of queue q.
+-- endpoint: the agent's 'endpoint' field, read by the caller with its other agent fields.
 local function reserve(cid, q, aid, akey, from, endpoint)
   local ckey = P .. 'call:' .. cid
   redis.call('ZREM', q, cid)
@@ -89,7 +111,6 @@ local function reserve(cid, q, aid, akey, from, endpoint)
   redis.call('HSET', ckey, 'state', 'reserved', 'agent_id', aid, 'deadline', RES_DEADLINE)
   redis.call('ZADD', RESERVATIONS, RES_DEADLINE, cid)
   local c = redis.call('HMGET', ckey, 'skill', 'language', 'citizen_id', 'caller')
-  if endpoint == nil then endpoint = redis.call('HGET', akey, 'endpoint') end
   emit('type', 'call-reserved', 'call', cid, 'agent', aid, 'from', from,
        'agent_status', 'reserved', 'call_state', 'reserved')
   return {cid, aid, c[1], c[2], c[3] or '', c[4] or '', endpoint or '', RES_DEADLINE}
@@ -106,10 +127,10 @@ local function offer_agent(aid, akey, from, since, since_ms, evtype, pairs_s, en
     local a = redis.call('HMGET', akey, 'pairs', 'endpoint')
     pairs_s, endpoint = a[1], a[2]
   end
-  local pairs = parse_pairs(pairs_s)
+  local sfx, prof = parse_pairs(pairs_s)
   local best, best_score, best_q = nil, nil, nil
-  for i = 1, #pairs do
-    local q = P .. 'queue:' .. pairs[i][1]
+  for i = 1, #sfx do
+    local q = P .. 'queue:' .. sfx[i]
     local head = redis.call('ZRANGE', q, 0, 0, 'WITHSCORES')
     if head[1] then
       local sc = tonumber(head[2])
@@ -121,10 +142,10 @@ local function offer_agent(aid, akey, from, since, since_ms, evtype, pairs_s, en
   if best then
     return reserve(best, best_q, aid, akey, from, endpoint or '')
   end
-  for i = 1, #pairs do
+  for i = 1, #sfx do
     -- mirrors policy.agent_score: (MAX_PROFICIENCY - prof) * SCORE_BAND + since_ms
-    redis.call('ZADD', P .. 'avail:' .. pairs[i][1],
-               string.format('%.0f', (5 - pairs[i][2]) * 1e13 + since_ms), aid)
+    redis.call('ZADD', P .. 'avail:' .. sfx[i],
+               string.format('%.0f', (5 - tonumber(prof[i])) * 1e13 + since_ms), aid)
   end
   redis.call('HSET', akey, 'status', 'available', 'since', since, 'call_id', '', 'reason', '')
   if evtype then
@@ -142,8 +163,9 @@ local function match_queue(sfx, q)
   local head = redis.call('ZRANGE', q, 0, 0)
   if not head[1] then return false end
   local akey = P .. 'agent:' .. a[1]
-  unindex(a[1], parse_pairs(redis.call('HGET', akey, 'pairs')))
-  return reserve(head[1], q, a[1], akey, 'available', nil)
+  local f = redis.call('HMGET', akey, 'pairs', 'endpoint')  -- one read for both
+  unindex(a[1], (parse_pairs(f[1])))
+  return reserve(head[1], q, a[1], akey, 'available', f[2] or '')
 end
 """
 
@@ -169,10 +191,10 @@ end
 SET_STATUS = _HEAD + _RESERVE + _OFFER + r"""
 -- SET_STATUS: an agent changes status; going available also reserves the best waiting call.
 -- KEYS[1] events stream   KEYS[2] agent hash
--- ARGV[1..5] common       ARGV[6] agent_id   ARGV[7] target status   ARGV[8] reason
--- ARGV[9] required current status ('' = any allowed one; 'wrapup' for finish_wrapup)
+-- ARGV[1..2] common       ARGV[3] agent_id   ARGV[4] target status   ARGV[5] reason
+-- ARGV[6] required current status ('' = any allowed one; 'wrapup' for finish_wrapup)
 -- Reply: reservation array, or nil.  Errors: no-such-agent, invalid-agent-transition.
-local aid, target, reason, only_from = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local aid, target, reason, only_from = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local akey = KEYS[2]
 local a = redis.call('HMGET', akey, 'status', 'pairs', 'endpoint')
 local cur = a[1]
@@ -188,9 +210,9 @@ if (only_from ~= '' and cur ~= only_from)
 end
 if cur == 'wrapup' then redis.call('ZREM', WRAPUPS, aid) end
 if target == 'available' then
-  return offer_agent(aid, akey, cur, NOW, NOW_MS, 'agent-status', a[2] or '', a[3] or '')
+  return offer_agent(aid, akey, cur, NOW, now_ms(), 'agent-status', a[2] or '', a[3] or '')
 end
-if cur == 'available' then unindex(aid, parse_pairs(a[2])) end
+if cur == 'available' then unindex(aid, (parse_pairs(a[2]))) end
 redis.call('HSET', akey, 'status', target, 'since', NOW, 'reason', reason, 'call_id', '')
 emit('type', 'agent-status', 'agent', aid, 'from', cur, 'agent_status', target, 'reason', reason)
 return false
@@ -201,22 +223,22 @@ ENQUEUE = _HEAD + _RESERVE + _MATCH + r"""
 -- ENQUEUE: a call joins its (skill, language) queue; if an agent of that index is
 -- available, the best one is reserved for the head of the queue in the same step.
 -- KEYS[1] events stream   KEYS[2] call hash   KEYS[3] queue zset
--- ARGV[1..5] common  ARGV[6] call_id  ARGV[7] skill  ARGV[8] language  ARGV[9] priority
--- ARGV[10] score (policy.call_score)  ARGV[11] citizen_id  ARGV[12] caller  ARGV[13] data json
+-- ARGV[1..2] common  ARGV[3] call_id  ARGV[4] skill  ARGV[5] language  ARGV[6] priority
+-- ARGV[7] score (policy.call_score)  ARGV[8] citizen_id  ARGV[9] caller  ARGV[10] data json
 -- Reply: {position or nil, reservation array or nil}.  Error: call-already-queued
 -- (an ENDED call id may be enqueued again: it starts afresh).
-local cid = ARGV[6]
+local cid = ARGV[3]
 local ckey, q = KEYS[2], KEYS[3]
 local state = redis.call('HGET', ckey, 'state')
 if state and state ~= 'ended' then return redis.error_reply('call-already-queued ' .. cid) end
 if state then redis.call('DEL', ckey) end
-local sfx = ARGV[7] .. '|' .. ARGV[8]
-redis.call('HSET', ckey, 'state', 'waiting', 'skill', ARGV[7], 'language', ARGV[8],
-           'priority', ARGV[9], 'score', ARGV[10], 'citizen_id', ARGV[11], 'caller', ARGV[12],
-           'data', ARGV[13], 'enqueued_at', NOW, 'agent_id', '')
-redis.call('ZADD', q, ARGV[10], cid)
+local sfx = ARGV[4] .. '|' .. ARGV[5]
+redis.call('HSET', ckey, 'state', 'waiting', 'skill', ARGV[4], 'language', ARGV[5],
+           'priority', ARGV[6], 'score', ARGV[7], 'citizen_id', ARGV[8], 'caller', ARGV[9],
+           'data', ARGV[10], 'enqueued_at', NOW, 'agent_id', '')
+redis.call('ZADD', q, ARGV[7], cid)
 redis.call('SADD', P .. 'queues', sfx)
-emit('type', 'call-queued', 'call', cid, 'queue', sfx, 'priority', ARGV[9], 'call_state', 'waiting')
+emit('type', 'call-queued', 'call', cid, 'queue', sfx, 'priority', ARGV[6], 'call_state', 'waiting')
 local r = match_queue(sfx, q)
 local rank = redis.call('ZRANK', q, cid)
 local pos = false
@@ -229,9 +251,9 @@ ACCEPT = _HEAD + r"""
 -- ACCEPT: the reserved agent answered: agent reserved -> busy, call reserved -> connected.
 -- Idempotent for the same (call, agent) once connected.
 -- KEYS[1] events stream   KEYS[2] call hash   KEYS[3] agent hash
--- ARGV[1..5] common       ARGV[6] call_id     ARGV[7] agent_id
+-- ARGV[1..2] common       ARGV[3] call_id     ARGV[4] agent_id
 -- Reply: the call hash (HGETALL).  Errors: no-such-call, reservation-expired.
-local cid, aid = ARGV[6], ARGV[7]
+local cid, aid = ARGV[3], ARGV[4]
 local c = redis.call('HMGET', KEYS[2], 'state', 'agent_id')
 if not c[1] then return redis.error_reply('no-such-call ' .. cid) end
 if c[2] ~= aid or (c[1] ~= 'reserved' and c[1] ~= 'connected') then
@@ -253,15 +275,15 @@ REJECT = _HEAD + _RESERVE + _MATCH + _REQUEUE + r"""
 -- the head of its queue (original score), the agent on break ('missed'), and the call is
 -- offered to the next available agent.
 -- KEYS[1] events stream   KEYS[2] call hash   KEYS[3] agent hash
--- ARGV[1..5] common       ARGV[6] call_id     ARGV[7] agent_id   ARGV[8] reason
+-- ARGV[1..2] common       ARGV[3] call_id     ARGV[4] agent_id   ARGV[5] reason
 -- Reply: the new reservation array, or nil.  Errors: no-such-call, reservation-expired.
-local cid, aid = ARGV[6], ARGV[7]
+local cid, aid = ARGV[3], ARGV[4]
 local c = redis.call('HMGET', KEYS[2], 'state', 'agent_id')
 if not c[1] then return redis.error_reply('no-such-call ' .. cid) end
 if c[1] ~= 'reserved' or c[2] ~= aid then
   return redis.error_reply('reservation-expired ' .. cid .. ' ' .. aid)
 end
-return requeue(cid, KEYS[2], aid, KEYS[3], ARGV[8], 'call-rejected')
+return requeue(cid, KEYS[2], aid, KEYS[3], ARGV[5], 'call-rejected')
 """
 
 # ----------------------------------------------------------------------------------------
@@ -270,9 +292,9 @@ EXPIRE_RESERVATIONS = _HEAD + _RESERVE + _MATCH + _REQUEUE + r"""
 -- (reason 'timeout').  Safe from many processes: each runs atomically and removes what
 -- it handled, so a reservation expires exactly once.
 -- KEYS[1] events stream
--- ARGV[1..5] common       ARGV[6] max reservations handled in this run
+-- ARGV[1..2] common       ARGV[3] max reservations handled in this run
 -- Reply: {number handled, reservation array, ...} (the new reservations made).
-local due = redis.call('ZRANGEBYSCORE', RESERVATIONS, '-inf', NOW, 'LIMIT', 0, tonumber(ARGV[6]))
+local due = redis.call('ZRANGEBYSCORE', RESERVATIONS, '-inf', NOW, 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {#due}
 for i = 1, #due do
   local cid = due[i]
@@ -296,16 +318,17 @@ END_CALL = _HEAD + _RESERVE + _OFFER + r"""
 --   connected -> agent to wrapup, with a deadline in the wrapups zset
 --   ended     -> no-op
 -- KEYS[1] events stream   KEYS[2] call hash
--- ARGV[1..5] common  ARGV[6] call_id  ARGV[7] reason  ARGV[8] ttl (s) of the ended call hash (0 = keep)
+-- ARGV[1..2] common  ARGV[3] call_id  ARGV[4] reason  ARGV[5] ttl (s) of the ended call hash (0 = keep)
+-- ARGV[6] wrap-up deadline (now + wrapup_seconds)
 -- Reply: the released agent's new reservation array, or nil.  Error: no-such-call.
-local cid, reason = ARGV[6], ARGV[7]
+local cid, reason, WRAP_DEADLINE = ARGV[3], ARGV[4], ARGV[6]
 local ckey = KEYS[2]
 local c = redis.call('HMGET', ckey, 'state', 'agent_id', 'skill', 'language')
 if not c[1] then return redis.error_reply('no-such-call ' .. cid) end
 local state = c[1]
 if state == 'ended' then return false end
 redis.call('HSET', ckey, 'state', 'ended', 'ended_at', NOW, 'end_reason', reason)
-local ttl = tonumber(ARGV[8])
+local ttl = tonumber(ARGV[5])
 if ttl and ttl > 0 then redis.call('EXPIRE', ckey, ttl) end
 if state == 'waiting' then
   redis.call('ZREM', P .. 'queue:' .. c[3] .. '|' .. c[4], cid)
@@ -323,7 +346,7 @@ end
 if state == 'reserved' then
   emit('type', 'call-ended', 'call', cid, 'agent', aid, 'from', state, 'reason', reason,
        'call_state', 'ended', 'agent_status', 'available')
-  return offer_agent(aid, akey, 'available', NOW, NOW_MS, false)
+  return offer_agent(aid, akey, 'available', NOW, now_ms(), false)
 end
 redis.call('HSET', akey, 'status', 'wrapup', 'since', NOW, 'call_id', '', 'reason', '')
 redis.call('ZADD', WRAPUPS, WRAP_DEADLINE, aid)
@@ -336,16 +359,16 @@ return false
 EXPIRE_WRAPUPS = _HEAD + _RESERVE + _OFFER + r"""
 -- EXPIRE_WRAPUPS: agents whose wrap-up deadline <= now become available (and matched).
 -- KEYS[1] events stream
--- ARGV[1..5] common       ARGV[6] max agents handled in this run
+-- ARGV[1..2] common       ARGV[3] max agents handled in this run
 -- Reply: {number handled, reservation array, ...}.
-local due = redis.call('ZRANGEBYSCORE', WRAPUPS, '-inf', NOW, 'LIMIT', 0, tonumber(ARGV[6]))
+local due = redis.call('ZRANGEBYSCORE', WRAPUPS, '-inf', NOW, 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {#due}
 for i = 1, #due do
   local aid = due[i]
   redis.call('ZREM', WRAPUPS, aid)
   local akey = P .. 'agent:' .. aid
   if redis.call('HGET', akey, 'status') == 'wrapup' then
-    local r = offer_agent(aid, akey, 'wrapup', NOW, NOW_MS, 'agent-status')
+    local r = offer_agent(aid, akey, 'wrapup', NOW, now_ms(), 'agent-status')
     if r then out[#out + 1] = r end
   end
 end
@@ -358,21 +381,21 @@ UPSERT_AGENT = _HEAD + _RESERVE + _OFFER + r"""
 -- agents start offline.  An available agent whose pairs changed is re-indexed (keeping
 -- its idle time) and offered the waiting calls of its new queues.
 -- KEYS[1] events stream   KEYS[2] agent hash
--- ARGV[1..5] common  ARGV[6] agent_id  ARGV[7] name  ARGV[8] skills json
--- ARGV[9] languages json  ARGV[10] endpoint  ARGV[11] pairs ("<prof> <skill>|<lang>\n"...)
+-- ARGV[1..2] common  ARGV[3] agent_id  ARGV[4] name  ARGV[5] skills json
+-- ARGV[6] languages json  ARGV[7] endpoint  ARGV[8] pairs ("<prof> <skill>|<lang>\n"...)
 -- Reply: a reservation array (re-indexed agent matched), or nil.
-local aid, akey = ARGV[6], KEYS[2]
+local aid, akey = ARGV[3], KEYS[2]
 local old = redis.call('HMGET', akey, 'status', 'pairs', 'since')
 redis.call('SADD', P .. 'agents', aid)
-redis.call('HSET', akey, 'name', ARGV[7], 'skills', ARGV[8], 'languages', ARGV[9],
-           'endpoint', ARGV[10], 'pairs', ARGV[11])
+redis.call('HSET', akey, 'name', ARGV[4], 'skills', ARGV[5], 'languages', ARGV[6],
+           'endpoint', ARGV[7], 'pairs', ARGV[8])
 if not old[1] then
   redis.call('HSET', akey, 'status', 'offline', 'since', NOW, 'call_id', '', 'reason', '')
   emit('type', 'agent-added', 'agent', aid, 'agent_status', 'offline')
   return false
 end
-if old[1] == 'available' and old[2] ~= ARGV[11] then
-  unindex(aid, parse_pairs(old[2]))
+if old[1] == 'available' and old[2] ~= ARGV[8] then
+  unindex(aid, (parse_pairs(old[2])))
   local since = old[3]
   return offer_agent(aid, akey, 'available', since, math.floor(tonumber(since) * 1000), false)
 end
@@ -383,9 +406,9 @@ return false
 REMOVE_AGENT = _HEAD + r"""
 -- REMOVE_AGENT: delete an agent from the registry, only if it is offline.
 -- KEYS[1] events stream   KEYS[2] agent hash
--- ARGV[1..5] common       ARGV[6] agent_id
+-- ARGV[1..2] common       ARGV[3] agent_id
 -- Reply: 1 removed, 0 kept (not offline), -1 unknown.
-local aid, akey = ARGV[6], KEYS[2]
+local aid, akey = ARGV[3], KEYS[2]
 local st = redis.call('HGET', akey, 'status')
 if not st then redis.call('SREM', P .. 'agents', aid) return -1 end
 if st ~= 'offline' then return 0 end

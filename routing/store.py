@@ -44,7 +44,9 @@ def _opt(value: Any) -> str | None:
 def _reservation(raw: Any) -> Reservation | None:
     if not raw:
         return None
-    cid, aid, skill, lang, citizen, caller, endpoint, deadline = (_s(v) for v in raw)
+    if type(raw[0]) is bytes:  # client without decode_responses
+        raw = [_s(v) for v in raw]
+    cid, aid, skill, lang, citizen, caller, endpoint, deadline = raw
     return Reservation(cid, aid, skill, lang, citizen or None, caller or "", endpoint or "", float(deadline))
 
 
@@ -133,20 +135,22 @@ class RoutingStore:
         self._queue_position = reg(scripts.QUEUE_POSITION)
 
     # -- plumbing -------------------------------------------------------------------------
-    def _common(self) -> tuple[str, str, str, str, str]:
-        now = float(self.clock())
-        return (
-            self.keys.prefix,
-            repr(now),
-            str(policy.to_ms(now)),
-            repr(now + self.reservation_timeout),
-            repr(now + self.wrapup_seconds),
-        )
+    def _now(self) -> float:
+        return float(self.clock())
+
+    def _common(self, now: float) -> tuple[str, str]:
+        """The common ARGV of the scripts (see `routing.scripts`): now, reservation deadline.
+
+        The prefix is not passed (scripts derive it from KEYS[1], the events stream), nor
+        now in ms (Lua computes ``floor(now * 1000)``, equal to `policy.to_ms`).
+        """
+        return repr(now), repr(now + self.reservation_timeout)
 
     def _run(self, script: Any, keys: list[str], args: tuple, common: tuple | None = None) -> Any:
         """EVALSHA `script` (one round trip); load it on NOSCRIPT; map error replies."""
         if common is None:
-            common = self._common()
+            now = float(self.clock())
+            common = (repr(now), repr(now + self.reservation_timeout))
         try:
             try:
                 return self.redis.execute_command("EVALSHA", script.sha, len(keys), *keys, *common, *args)
@@ -246,13 +250,14 @@ class RoutingStore:
         if fallback_language is not None:
             language = self.language_for(call.skill, language, fallback_language)
         priority = policy.clamp_priority(call.priority)
-        common = self._common()  # the score uses the same clock reading as the script's `now`
+        now = self._now()
+        common = self._common(now)  # the score uses the same clock reading as the script's `now`
         args = (
             call.call_id,
             call.skill,
             language,
             str(priority),
-            str(policy.call_score(priority, float(common[1]))),
+            str(policy.call_score(priority, now)),
             call.citizen_id or "",
             call.caller or "",
             json.dumps(dict(call.data)) if call.data else "",
@@ -288,7 +293,13 @@ class RoutingStore:
     def end_call(self, call_id: str, reason: str = "hangup") -> Reservation | None:
         """The call is over (hang-up, finished).  Returns the released agent's new reservation, if any."""
         k = self.keys
-        raw = self._run(self._end_call, [k.events, k.call(call_id)], (call_id, reason, str(self.ended_call_ttl)))
+        now = self._now()
+        raw = self._run(
+            self._end_call,
+            [k.events, k.call(call_id)],
+            (call_id, reason, str(self.ended_call_ttl), repr(now + self.wrapup_seconds)),
+            self._common(now),
+        )
         return _reservation(raw)
 
     def queue_position(self, call_id: str) -> int | None:
