@@ -1,7 +1,7 @@
 """The state of one call between two events; persisted as JSON between webhooks."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from ivr.actions import VERIFICATIONS
@@ -21,7 +21,8 @@ class CallState:
     finished: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Every field is a plain value, so a shallow copy is the JSON-safe form (asdict deep-copies).
+        return dict(self.__dict__)
 
     @classmethod
     def from_dict(cls, data: Any) -> "CallState":

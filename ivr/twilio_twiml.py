@@ -11,7 +11,8 @@ without moving the citizen.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from functools import lru_cache
+from typing import Mapping, Sequence
 
 from twilio.twiml.voice_response import Dial, Gather as GatherVerb, VoiceResponse
 
@@ -46,6 +47,8 @@ class TwimlRenderer:
     def __init__(self, catalog: PromptCatalog, voices: Mapping[str, Voice]) -> None:
         self._catalog = catalog
         self._voices = voices
+        # Menu documents hold no call-specific data, so each distinct one is built once.
+        self._render_menu = lru_cache(maxsize=1024)(self._render_steps)
 
     def _say(self, parent, say: Say) -> None:
         voice = self._voices[say.language]
@@ -80,6 +83,11 @@ class TwimlRenderer:
 
     def render(self, actions: Sequence, urls: TwimlUrls, call_sid: str) -> str:
         """The TwiML for one flow step. A step ends in Gather, Route or Hangup."""
+        if any(isinstance(action, Route) for action in actions):
+            return self._render_steps(tuple(actions), urls, call_sid)
+        return self._render_menu(tuple(actions), urls, "")
+
+    def _render_steps(self, actions: tuple, urls: TwimlUrls, call_sid: str) -> str:
         response = VoiceResponse()
         for action in actions:
             if isinstance(action, Say):

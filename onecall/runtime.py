@@ -11,6 +11,7 @@ import threading
 from urllib.parse import urlencode
 
 import redis
+from twilio.request_validator import RequestValidator
 
 from ivr.interpreter import Interpreter
 from ivr.twilio_ringer import AgentLegUrls, TwilioRinger
@@ -63,6 +64,7 @@ class Runtime:
         self.renderer = TwimlRenderer(
             config.catalog, {code: Voice(l.say_language, l.voice, l.speech_language) for code, l in config.languages.items()}
         )
+        self.twilio_validator = RequestValidator(settings.twilio_auth_token)
         self.pops = ScreenPops(self.redis, namespace, webhook_targets(config, settings))
         self.delivery = DeliveryWorker(
             self.pops,

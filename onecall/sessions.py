@@ -22,5 +22,10 @@ class CallSessions:
         raw = self._redis.get(self._prefix + call_id)
         return CallState.from_dict(json.loads(raw)) if raw else None
 
+    def create(self, state: CallState) -> bool:
+        """Save the first state of a new call; False when the call already has one."""
+        return bool(self._redis.set(self._prefix + state.call_id, json.dumps(state.to_dict()),
+                                    ex=SESSION_TTL_SECONDS, nx=True))
+
     def save(self, state: CallState) -> None:
         self._redis.set(self._prefix + state.call_id, json.dumps(state.to_dict()), ex=SESSION_TTL_SECONDS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from onecall.config import OneCallConfig
@@ -19,10 +20,21 @@ from webhooks.errors import http_error_response
 from routing import RoutingError
 
 
+class DesktopSessions(SecureCookieSessionInterface):
+    """Cookie sessions only where they are used (the agent desktop); Twilio and API
+    requests skip building the cookie signer on every webhook turn."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/desk"):
+            return super().open_session(app, request)
+        return None  # Flask substitutes an empty, read-only NullSession
+
+
 def create_app(config: OneCallConfig, settings: Settings, *, runtime: Runtime | None = None,
                start_background: bool = True) -> Flask:
     app = Flask(__name__)
     app.config.update(SECRET_KEY=settings.secret_key, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.session_interface = DesktopSessions()
     runtime = runtime or Runtime(config, settings)
     app.extensions["onecall"] = runtime
     if start_background:

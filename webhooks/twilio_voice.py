@@ -19,6 +19,7 @@ changes nothing.
 """
 from __future__ import annotations
 
+import hmac
 import logging
 from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
@@ -45,18 +46,37 @@ def _runtime():
 
 
 def public_url_of_request() -> str:
-    """The URL exactly as Twilio requested it (the string its signature covers)."""
-    base = _runtime().settings.public_url or request.host_url.rstrip("/")
-    query = request.query_string.decode()
+    """The URL exactly as Twilio requested it (the string its signature covers).
+
+    Read straight from the WSGI environ: werkzeug's `host_url` re-encodes the URL on every
+    call, which is a visible share of a webhook turn.
+    """
+    environ = request.environ
+    base = _runtime().settings.public_url
+    if base is None:
+        host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+        base = f"{environ['wsgi.url_scheme']}://{host}{environ.get('SCRIPT_NAME', '')}"
+    query = environ.get("QUERY_STRING", "")
     return f"{base}{request.path}" + (f"?{query}" if query else "")
+
+
+def signature_is_valid(validator: RequestValidator, url: str, params, signature: str) -> bool:
+    """Twilio's check, computing the HMAC once for the usual case.
+
+    `RequestValidator.validate` always computes it twice (URL with and without the port);
+    the variants are only tried here when the URL as given does not match.
+    """
+    if hmac.compare_digest(validator.compute_signature(url, params).encode(), signature.encode()):
+        return True
+    return validator.validate(url, params, signature)
 
 
 @bp.before_request
 def check_twilio_signature():
     signature = request.headers.get("X-Twilio-Signature", "")
-    validator = RequestValidator(_runtime().settings.twilio_auth_token)
+    validator = _runtime().twilio_validator
     params = request.form if request.method == "POST" else {}
-    if not signature or not validator.validate(public_url_of_request(), params, signature):
+    if not signature or not signature_is_valid(validator, public_url_of_request(), params, signature):
         log.warning("refused a Twilio request with a %s signature: %s %s",
                     "missing" if not signature else "wrong", request.method, request.path)
         abort(403)
@@ -83,12 +103,13 @@ def _call_sid() -> str:
     return sid
 
 
-def _take_step(step) -> Response:
+def _take_step(step, saved: bool = False) -> Response:
     """Save the flow's new state, hand a Route to the router, and answer with TwiML."""
     runtime = _runtime()
     if step.error:
         log.error("call %s left its flow for the fallback queue: %s", step.state.call_id, step.error)
-    runtime.sessions.save(step.state)
+    if not saved:
+        runtime.sessions.save(step.state)
     for action in step.actions:
         if isinstance(action, Route):
             _enqueue(step.state, action)
@@ -118,12 +139,11 @@ def _enqueue(state, route: Route) -> None:
 def incoming_call():
     runtime = _runtime()
     call_sid = _call_sid()
-    state = runtime.sessions.load(call_sid)
-    if state is not None and not state.finished:
-        # A repeated first request (Twilio retry): replay the current prompt as a no-input turn.
-        return _take_step(runtime.interpreter.handle(state, NoInput(), runtime.registry))
-    caller = request.form.get("From", "")
-    return _take_step(runtime.interpreter.start(call_sid, caller, runtime.registry))
+    step = runtime.interpreter.start(call_sid, request.form.get("From", ""), runtime.registry)
+    if not step.state.finished and not runtime.sessions.create(step.state):
+        # A repeated first request (Twilio retry) of a call already in its flow: replay its prompt.
+        return _take_step(runtime.interpreter.handle(runtime.sessions.load(call_sid), NoInput(), runtime.registry))
+    return _take_step(step, saved=not step.state.finished)
 
 
 def _continue_with(event) -> Response:
