@@ -78,9 +78,16 @@ def logout():
     return redirect(url_for("desk.desk_page"))
 
 
+ON_A_CALL = ("reserved", "busy", "wrapup")
+
+
 def _snapshot(agent_id: str, runtime=None) -> dict:
+    """The agent and the pop on their desk; a pop is shown only while it is theirs to handle
+    (a reservation that timed out or was given back leaves the agent on break, pop hidden)."""
     runtime = runtime or _runtime()
-    return {"agent": asdict(runtime.routing.agent(agent_id)), "pop": runtime.pops.current(agent_id)}
+    agent = runtime.routing.agent(agent_id)
+    pop = runtime.pops.current(agent_id) if agent.status in ON_A_CALL else None
+    return {"agent": asdict(agent), "pop": pop}
 
 
 @bp.get("/state")

@@ -90,3 +90,27 @@ def test_caller_hanging_up_while_agent_rings_releases_the_agent(app, client, twi
     assert runtime.routing.agent("jung.hoon").status == "reserved"
     twilio.post("/twilio/status", caller_params(call_sid, "+821055501234", CallStatus="completed"))
     assert runtime.routing.agent("jung.hoon").status == "available"
+
+
+def test_reservation_timeout_sends_call_to_the_head_and_the_next_agent(app, client, twilio, twilio_api, redis_client):
+    runtime = app.extensions["onecall"]
+    set_status(client, "kim.minji", "available")
+    call_sid = new_call_sid()
+    dial_in(twilio, call_sid, "+821055501234", "1", "2")
+    wait_for(lambda: twilio_api.calls)
+    later = new_call_sid()
+    dial_in(twilio, later, "+821098765432", "1", "2")
+    set_status(client, "park.seojun", "break")  # nobody else free yet
+
+    # Time passes with no answer and no callback: the deadline in Redis is reached.
+    redis_client.zadd("oc:{120}:reservations", {call_sid: 0})
+    runtime.dispatcher.sweep()
+    assert runtime.routing.agent("kim.minji").status == "break"
+    assert runtime.routing.queue_position(call_sid) == 1 and runtime.routing.queue_position(later) == 2
+    desk = app.test_client()
+    desk.post("/desk/login", data={"agent_id": "kim.minji", "pin": "1001"})
+    assert desk.get("/desk/state").get_json()["pop"] is None  # the missed call left kim's desk
+
+    set_status(client, "park.seojun", "available")
+    leg = wait_for(lambda: twilio_api.calls[1] if len(twilio_api.calls) == 2 else None)
+    assert leg.to == "client:park.seojun" and _reserved_call_of(leg) == call_sid
