@@ -191,8 +191,12 @@ def waiting():
     call_sid = _call_sid()
     state = runtime.sessions.load(call_sid)
     language = state.language if state else runtime.config.hotline.default_language
-    position = runtime.routing.queue_position(call_sid)
-    agent_on_the_way = position is None and _still_routed(call_sid)
+    try:
+        routed = runtime.routing.call(call_sid).state
+    except RoutingError:
+        routed = None  # not (or no longer) known to the router: a plain hold message
+    position = runtime.routing.queue_position(call_sid) if routed == "waiting" else None
+    agent_on_the_way = routed in ("reserved", "connected")
     return twiml(runtime.renderer.waiting(language, position, runtime.config.routing.wait_announcement_seconds,
                                           runtime.url("/twilio/wait"), agent_on_the_way=agent_on_the_way))
 
