@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import random
 import statistics
 import sys
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis  # noqa: E402
 
-from onecall.redis_server import EmbeddedRedis, reachable  # noqa: E402
+from onecall.redis_server import EmbeddedRedis, find_or_start_redis  # noqa: E402
 from routing import AgentProfile, CallRequest, NoSuchAgent, RoutingStore  # noqa: E402
 
 LOCAL = "redis://127.0.0.1:6379/14"
@@ -40,14 +39,7 @@ LANGS = ["ko", "en"]
 
 
 def pick_url(arg: str | None) -> tuple[str, EmbeddedRedis | None]:
-    if arg:
-        return arg, None
-    if os.environ.get("REDIS_URL"):
-        return os.environ["REDIS_URL"], None
-    if reachable(LOCAL):
-        return LOCAL, None
-    server = EmbeddedRedis()
-    return server.url, server
+    return (arg, None) if arg else find_or_start_redis(LOCAL)
 
 
 def pct(samples: list[int], q: float) -> float:

@@ -335,14 +335,9 @@ def pct(samples: list[int], q: float) -> float:
 
 # -- main ------------------------------------------------------------------------------------
 def pick_redis():
-    from onecall.redis_server import EmbeddedRedis, reachable
+    from onecall.redis_server import find_or_start_redis
 
-    if os.environ.get("REDIS_URL"):
-        return os.environ["REDIS_URL"], None
-    if reachable(LOCAL):
-        return LOCAL, None
-    server = EmbeddedRedis()
-    return server.url, server
+    return find_or_start_redis(LOCAL)
 
 
 def check_real_turn(real: Server) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Protocol
 
 from ivr.actions import Action, Gather, Hangup, Route, Say
-from ivr.events import CallStarted, CallerHungUp, DigitsEntered, Event, NoInput, SpeechHeard
+from ivr.events import CallStarted, CallerHungUp, DigitsEntered, Event, SpeechHeard
 from ivr.flow import Flow, HangupNode, IdentifyNode, MenuNode, MenuOption, Node, RouteNode, SayNode, SetNode
 from ivr.state import CallState
 

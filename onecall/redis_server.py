@@ -97,6 +97,18 @@ def reachable(url: str) -> bool:
         return False
 
 
+def find_or_start_redis(local_url: str, environ: dict | None = None) -> tuple[str, EmbeddedRedis | None]:
+    """For tests and benchmarks: REDIS_URL, else `local_url` when a Redis answers there,
+    else a private embedded server (returned so the caller can stop it)."""
+    environ = os.environ if environ is None else environ
+    if environ.get("REDIS_URL"):
+        return environ["REDIS_URL"], None
+    if reachable(local_url):
+        return local_url, None
+    embedded = EmbeddedRedis()
+    return embedded.url, embedded
+
+
 def resolve_redis_url(environ: dict | None = None) -> tuple[str, EmbeddedRedis | None]:
     """The Redis URL to use, and the embedded server started for it (None when REDIS_URL is set)."""
     environ = os.environ if environ is None else environ

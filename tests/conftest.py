@@ -6,28 +6,20 @@ REDIS_URL) and flush it around each test, as rq's suite does.
 """
 from __future__ import annotations
 
-import os
-
 import pytest
 import redis
 
-from onecall.redis_server import EmbeddedRedis, reachable
+from onecall.redis_server import find_or_start_redis
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    url = os.environ.get("REDIS_URL")
-    if url:
-        yield url
-        return
-    if reachable(LOCAL_REDIS):
-        yield LOCAL_REDIS
-        return
-    server = EmbeddedRedis()
-    yield server.url
-    server.stop()
+    url, embedded = find_or_start_redis(LOCAL_REDIS)
+    yield url
+    if embedded is not None:
+        embedded.stop()
 
 
 @pytest.fixture()

@@ -22,6 +22,7 @@ from flask import Blueprint, current_app, jsonify, request
 from onecall.citizens import parse_json_lines, parse_record
 from onecall.errors import BadRequest, Unauthorized
 from onecall.profile import build_profile
+from webhooks.jsonio import json_object_body
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -40,11 +41,6 @@ def require_token():
         raise Unauthorized("a valid 'Authorization: Bearer <ONECALL_API_TOKEN>' header is required")
 
 
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("(body)", "must be a JSON object")
-    return body
 
 
 @bp.get("/agents")
@@ -54,7 +50,7 @@ def list_agents():
 
 @bp.post("/agents/<agent_id>/status")
 def set_agent_status(agent_id: str):
-    status = _json_body().get("status")
+    status = json_object_body().get("status")
     if status not in SETTABLE_STATUSES:
         raise BadRequest("status", f"must be one of {', '.join(SETTABLE_STATUSES)}")
     runtime = _runtime()

@@ -16,7 +16,7 @@ from onecall.config import OneCallConfig
 from onecall.errors import OneCallError
 from onecall.runtime import Runtime
 from onecall.settings import Settings
-from webhooks.errors import http_error_response
+from webhooks.jsonio import http_error_response
 from routing import RoutingError
 
 

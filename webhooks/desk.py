@@ -19,6 +19,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, render_te
 from onecall.citizens import Consultation
 from onecall.errors import BadRequest, NoSuchCitizen, Unauthorized
 from routing import RoutingError
+from webhooks.jsonio import json_object_body
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -37,13 +38,6 @@ def _agent_id() -> str:
     return agent_id
 
 
-def _json_body() -> dict:
-    if not request.is_json:
-        raise BadRequest("(body)", "must be JSON")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("(body)", "must be a JSON object")
-    return body
 
 
 @bp.get("/")
@@ -98,7 +92,7 @@ def state():
 @bp.post("/status")
 def set_status():
     agent_id = _agent_id()
-    status = _json_body().get("status")
+    status = json_object_body().get("status")
     if status not in ("available", "break", "offline"):
         raise BadRequest("status", "must be available, break or offline")
     runtime = _runtime()
@@ -110,7 +104,7 @@ def set_status():
 def close_call():
     """End the agent's current call (if still connected) and record its outcome."""
     agent_id = _agent_id()
-    note = str(_json_body().get("note", "")).strip()
+    note = str(json_object_body().get("note", "")).strip()
     if not note:
         raise BadRequest("note", "write what was done for the citizen")
     runtime = _runtime()

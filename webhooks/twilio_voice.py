@@ -30,7 +30,7 @@ from ivr.actions import Route, Say
 from ivr.events import CallerHungUp, DigitsEntered, NoInput, SpeechHeard
 from ivr.state import CallState
 from ivr.twilio_twiml import TwimlUrls
-from webhooks.errors import http_error_response
+from webhooks.jsonio import http_error_response
 from routing import CallAlreadyQueued, CallRequest, ReservationExpired, RoutingError
 
 log = logging.getLogger(__name__)

@@ -6,10 +6,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, urlparse
 
-from tests.conftest import ACCOUNT_SID, PUBLIC_URL, SCREENPOP_SECRET, wait_for
+from tests.conftest import PUBLIC_URL, SCREENPOP_SECRET, wait_for
 from tests.web.helpers import KNOWN_CALLER, caller_params, dial_in, new_call_sid, said, set_status, twiml
 
 FINES_KEY = "2"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from ivr.actions import Gather, Hangup, Route, Say
+from ivr.actions import Hangup, Say
 from ivr.twilio_twiml import TwimlUrls
-from tests.web.helpers import KNOWN_CALLER, caller_params, dial_in, new_call_sid
+from tests.web.helpers import caller_params, new_call_sid
 
 PROTOCOL = Path(__file__).resolve().parents[3] / "shared" / "protocol" / "twilio"
 # Attributes the XSD does not know but Twilio's generated TwiML types do (see twiml.md).
