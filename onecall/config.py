@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ivr.errors import FlowInvalid
 from ivr.prompts import PromptCatalog, load_catalog
 from ivr.validate import load_flow_file
+from ivr.yamlstrict import UniqueKeyLoader  # refuses duplicate keys, which PyYAML would silently merge
 from onecall.errors import ConfigInvalid
 
 ENDPOINT_PATTERN = re.compile(r"^(client:[A-Za-z0-9_.\-]+|\+[1-9][0-9]{6,14}|sip:.+)$")
@@ -203,8 +204,6 @@ def _pydantic_problems(error: ValidationError) -> list[tuple[str, str]]:
 
 
 def _read_yaml(path: Path) -> dict:
-    from ivr.yamlstrict import UniqueKeyLoader  # refuses duplicate keys, which PyYAML would silently merge
-
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -23,6 +23,8 @@ from routing import ReservationExpired, RoutingError
 
 log = logging.getLogger(__name__)
 
+LEG_MEMORY_SECONDS = 24 * 3600  # the agent leg of a call is remembered this long (to hang it up)
+
 
 class AgentRinger(Protocol):
     def ring(self, call_id: str, agent_id: str, endpoint: str) -> str: ...
@@ -30,7 +32,7 @@ class AgentRinger(Protocol):
 
 
 class Dispatcher:
-    def __init__(self, *, routing, registry, pops, ringer: AgentRinger | None, config,
+    def __init__(self, *, redis_client, routing, registry, pops, ringer: AgentRinger | None, config,
                  executor: Executor | None = None) -> None:
         self._routing = routing
         self._registry = registry
@@ -38,8 +40,8 @@ class Dispatcher:
         self._ringer = ringer
         self._config = config
         self._executor = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="onecall-dispatch")
-        self._redis = registry._redis
-        self._legs_key = f"oc:{{{config.hotline.id}}}:agent-legs"
+        self._redis = redis_client
+        self._legs_prefix = f"oc:{{{config.hotline.id}}}:agent-leg:"
 
     def dispatch(self, reservation) -> None:
         """Queue the pop-and-ring for a fresh reservation (None is ignored)."""
@@ -98,7 +100,7 @@ class Dispatcher:
             log.error("%s; call %s goes back to the head of its queue", exc, reservation.call_id)
             self._give_back(reservation, "ring-failed")
             return
-        self._redis.hset(self._legs_key, reservation.call_id, leg_id)
+        self._redis.set(self._legs_prefix + reservation.call_id, leg_id, ex=LEG_MEMORY_SECONDS)
 
     def _give_back(self, reservation, reason: str) -> None:
         self._pops.clear(reservation.agent_id)
@@ -109,7 +111,7 @@ class Dispatcher:
             pass  # already timed out or ended elsewhere: nothing left to give back
 
     def agent_leg(self, call_id: str) -> str | None:
-        return self._redis.hget(self._legs_key, call_id)
+        return self._redis.get(self._legs_prefix + call_id)
 
     def hang_up_agent_leg(self, call_id: str) -> None:
         leg_id = self.agent_leg(call_id)
@@ -120,7 +122,7 @@ class Dispatcher:
                 log.warning("%s", exc)
 
     def forget_leg(self, call_id: str) -> None:
-        self._redis.hdel(self._legs_key, call_id)
+        self._redis.delete(self._legs_prefix + call_id)
 
     def sweep(self) -> None:
         """Expired reservations go back to their queues; finished wrap-ups return agents to work."""

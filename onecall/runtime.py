@@ -67,6 +67,7 @@ class Runtime:
         self.twilio_validator = RequestValidator(settings.twilio_auth_token)
         self.pops = ScreenPops(self.redis, namespace, webhook_targets(config, settings))
         self.delivery = DeliveryWorker(
+            self.redis,
             self.pops,
             timeout=config.screen_pop.timeout_seconds,
             max_attempts=config.screen_pop.max_attempts,
@@ -80,7 +81,7 @@ class Runtime:
             urls_for=self.agent_leg_urls,
             api_base_url=settings.twilio_api_base_url,
         )
-        self.dispatcher = Dispatcher(routing=self.routing, registry=self.registry, pops=self.pops,
+        self.dispatcher = Dispatcher(redis_client=self.redis, routing=self.routing, registry=self.registry, pops=self.pops,
                                      ringer=self.ringer, config=config)
         # An available agent who gained a skill may match a waiting call at once.
         self.dispatcher.dispatch_all(self.routing.sync_agents(agent_profiles(config)))

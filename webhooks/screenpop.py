@@ -113,10 +113,10 @@ class ScreenPops:
 class DeliveryWorker:
     """Sends due webhook deliveries; one per process is enough, more are safe."""
 
-    def __init__(self, pops: ScreenPops, *, timeout: float, max_attempts: int, retry_base: float,
+    def __init__(self, redis_client, pops: ScreenPops, *, timeout: float, max_attempts: int, retry_base: float,
                  lease_seconds: float = 30.0, session: requests.Session | None = None) -> None:
         self._pops = pops
-        self._redis = pops._redis
+        self._redis = redis_client
         self._timeout = timeout
         self._max_attempts = max_attempts
         self._retry_base = retry_base
