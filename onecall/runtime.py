@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr.interpreter import Interpreter
 from ivr.twilio_ringer import AgentLegUrls, TwilioRinger
-from ivr.twilio_twiml import TwimlRenderer, Voice
+from ivr.twilio_twiml import TwimlRenderer, TwimlUrls, Voice
 from onecall.citizens import CitizenRegistry, parse_json_lines
 from onecall.config import OneCallConfig
 from onecall.dispatch import Dispatcher
@@ -47,6 +47,12 @@ class Runtime:
         self.config = config
         self.settings = settings
         self.base_url = (settings.public_url or base_url or "http://127.0.0.1:8080").rstrip("/")
+        self.twiml_urls = TwimlUrls(  # where Twilio is sent next from a caller's TwiML
+            gather=self.url("/twilio/gather"),
+            no_input=self.url("/twilio/no-input"),
+            wait=self.url("/twilio/wait"),
+            queue_exit=self.url("/twilio/queue-exit"),
+        )
         self.redis = redis_client or redis.Redis.from_url(settings.redis_url, decode_responses=True)
         namespace = config.hotline.id
         self.routing = RoutingStore(

@@ -30,8 +30,8 @@ from ivr.actions import Route, Say
 from ivr.events import CallerHungUp, DigitsEntered, NoInput, SpeechHeard
 from ivr.state import CallState
 from ivr.twilio_twiml import TwimlUrls
-from webhooks.jsonio import http_error_response
 from routing import CallAlreadyQueued, CallRequest, ReservationExpired, RoutingError
+from webhooks.jsonio import http_error_response
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +87,7 @@ def twiml(document: str) -> Response:
 
 
 def _urls() -> TwimlUrls:
-    runtime = _runtime()
-    return TwimlUrls(
-        gather=runtime.url("/twilio/gather"),
-        no_input=runtime.url("/twilio/no-input"),
-        wait=runtime.url("/twilio/wait"),
-        queue_exit=runtime.url("/twilio/queue-exit"),
-    )
+    return _runtime().twiml_urls
 
 
 def _call_sid() -> str:
