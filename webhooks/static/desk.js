@@ -29,7 +29,8 @@ function showPop(pop) {
   $("call-meta").textContent = `${call.skill_name} · ${call.language} · 본인확인: ${c.verification_label} · ${call.caller}`;
   const items = $("open-items"); items.replaceChildren();
   for (const dept of c.open_items || []) {
-    const table = el("table"); table.append(el("caption", dept.department_name));
+    const total = Object.entries(dept.total).map(([cur, amount]) => won(amount, cur)).join(" + ");
+    const table = el("table"); table.append(el("caption", `${dept.department_name} · ${total}`));
     for (const item of dept.items) {
       const row = el("tr"); row.append(el("td", item.kind), el("td", won(item.amount, item.currency)), el("td", item.due || ""));
       table.append(row);
@@ -37,6 +38,7 @@ function showPop(pop) {
     items.append(table);
   }
   if (!(c.open_items || []).length) items.append(el("p", "없음 / none"));
+  else items.append(el("p", "합계 / Total: " + Object.entries(c.open_items_total).map(([cur, amount]) => won(amount, cur)).join(" + "), "total"));
   const history = $("history"); history.replaceChildren();
   for (const h of c.consultations || []) history.append(el("li", `${h.at.slice(0, 10)} ${h.department_name}: ${h.summary}`));
 }
