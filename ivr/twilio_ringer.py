@@ -15,7 +15,7 @@ from typing import Callable
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
-from onecall.errors import TelephonyUnavailable
+from ivr.errors import TelephonyUnavailable
 
 
 @dataclass(frozen=True)

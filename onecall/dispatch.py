@@ -17,7 +17,7 @@ import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Protocol
 
-from onecall.errors import TelephonyUnavailable
+from ivr.errors import TelephonyUnavailable
 from onecall.profile import build_profile
 from routing import ReservationExpired, RoutingError
 

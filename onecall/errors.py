@@ -54,10 +54,3 @@ class Unauthorized(OneCallError):
 class NoSuchCitizen(OneCallError):
     error_id = "no-such-citizen"
     http_status = 404
-
-
-class TelephonyUnavailable(OneCallError):
-    """The telephony provider's API failed or could not be reached."""
-
-    error_id = "telephony-unavailable"
-    http_status = 503
