@@ -29,7 +29,6 @@ from werkzeug.exceptions import HTTPException
 from ivr.actions import Route, Say
 from ivr.events import CallerHungUp, DigitsEntered, NoInput, SpeechHeard
 from ivr.state import CallState
-from ivr.twilio_twiml import TwimlUrls
 from routing import CallAlreadyQueued, CallRequest, ReservationExpired, RoutingError
 from webhooks.jsonio import http_error_response
 
@@ -45,14 +44,14 @@ def _runtime():
     return current_app.extensions["onecall"]
 
 
-def public_url_of_request() -> str:
+def public_url_of_request(runtime) -> str:
     """The URL exactly as Twilio requested it (the string its signature covers).
 
     Read straight from the WSGI environ: werkzeug's `host_url` re-encodes the URL on every
     call, which is a visible share of a webhook turn.
     """
     environ = request.environ
-    base = _runtime().settings.public_url
+    base = runtime.settings.public_url
     if base is None:
         host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
         base = f"{environ['wsgi.url_scheme']}://{host}{environ.get('SCRIPT_NAME', '')}"
@@ -73,10 +72,11 @@ def signature_is_valid(validator: RequestValidator, url: str, params, signature:
 
 @bp.before_request
 def check_twilio_signature():
+    runtime = _runtime()
     signature = request.headers.get("X-Twilio-Signature", "")
-    validator = _runtime().twilio_validator
     params = request.form if request.method == "POST" else {}
-    if not signature or not signature_is_valid(validator, public_url_of_request(), params, signature):
+    if not signature or not signature_is_valid(runtime.twilio_validator, public_url_of_request(runtime), params,
+                                               signature):
         log.warning("refused a Twilio request with a %s signature: %s %s",
                     "missing" if not signature else "wrong", request.method, request.path)
         abort(403)
@@ -86,10 +86,6 @@ def twiml(document: str) -> Response:
     return Response(document, mimetype="text/xml")
 
 
-def _urls() -> TwimlUrls:
-    return _runtime().twiml_urls
-
-
 def _call_sid() -> str:
     sid = request.form.get("CallSid", "")
     if not sid:
@@ -97,21 +93,19 @@ def _call_sid() -> str:
     return sid
 
 
-def _take_step(step, saved: bool = False) -> Response:
+def _take_step(runtime, step, saved: bool = False) -> Response:
     """Save the flow's new state, hand a Route to the router, and answer with TwiML."""
-    runtime = _runtime()
     if step.error:
         log.error("call %s left its flow for the fallback queue: %s", step.state.call_id, step.error)
     if not saved:
         runtime.sessions.save(step.state)
     for action in step.actions:
         if isinstance(action, Route):
-            _enqueue(step.state, action)
-    return twiml(runtime.renderer.render(step.actions, _urls(), step.state.call_id))
+            _enqueue(runtime, step.state, action)
+    return twiml(runtime.renderer.render(step.actions, runtime.twiml_urls, step.state.call_id))
 
 
-def _enqueue(state, route: Route) -> None:
-    runtime = _runtime()
+def _enqueue(runtime, state, route: Route) -> None:
     language = runtime.routing.language_for(route.skill, route.language, runtime.config.hotline.default_language)
     request_ = CallRequest(
         call_id=state.call_id,
@@ -136,8 +130,9 @@ def incoming_call():
     step = runtime.interpreter.start(call_sid, request.form.get("From", ""), runtime.registry)
     if not step.state.finished and not runtime.sessions.create(step.state):
         # A repeated first request (Twilio retry) of a call already in its flow: replay its prompt.
-        return _take_step(runtime.interpreter.handle(runtime.sessions.load(call_sid), NoInput(), runtime.registry))
-    return _take_step(step, saved=not step.state.finished)
+        current = runtime.sessions.load(call_sid)
+        return _take_step(runtime, runtime.interpreter.handle(current, NoInput(), runtime.registry))
+    return _take_step(runtime, step, saved=not step.state.finished)
 
 
 def _continue_with(event) -> Response:
@@ -148,8 +143,8 @@ def _continue_with(event) -> Response:
         return incoming_call()
     if state.finished and _still_routed(state.call_id):
         # A late or repeated request for a call already handed to the router: keep it waiting.
-        return twiml(runtime.renderer.wait_for_agent(state.call_id, _urls()))
-    return _take_step(runtime.interpreter.handle(state, event, runtime.registry))
+        return twiml(runtime.renderer.wait_for_agent(state.call_id, runtime.twiml_urls))
+    return _take_step(runtime, runtime.interpreter.handle(state, event, runtime.registry))
 
 
 def _still_routed(call_id: str) -> bool:
@@ -277,7 +272,7 @@ def keep_the_caller_on_the_line(error: Exception):
         fresh = CallState(call_id=call_sid, caller=request.form.get("From", ""), node=None,
                           language=runtime.config.hotline.default_language, intent=None, citizen_id=None,
                           verification="none", priority=0, attempts=0, finished=False)
-        return _take_step(runtime.interpreter.fallback(fresh, f"webhook error: {error!r}", runtime.registry))
+        return _take_step(runtime, runtime.interpreter.fallback(fresh, f"webhook error: {error!r}", runtime.registry))
     except Exception:
         # Even routing failed (Redis unreachable?): hold the caller and try again shortly.
         log.exception("could not route call %s to the fallback queue; holding it", call_sid)
