@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from twilio.base.exceptions import TwilioException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from ivr.errors import TelephonyUnavailable
@@ -51,6 +51,16 @@ class TwilioRinger:
         except (TwilioException, OSError) as exc:
             raise TelephonyUnavailable(f"Twilio could not ring {endpoint}: {exc}") from exc
         return leg.sid
+
+    def status(self, call_sid: str) -> str | None:
+        """Twilio's CallStatus of any call of the account; "gone" when Twilio has no such
+        call; None when Twilio could not be asked."""
+        try:
+            return self._client.calls(call_sid).fetch().status
+        except TwilioRestException as exc:
+            return "gone" if exc.status == 404 else None
+        except (TwilioException, OSError):
+            return None
 
     def hang_up(self, leg_id: str) -> None:
         """End one leg (used when the agent closes the call from the desktop)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from urllib.parse import urlencode
 
 import redis
@@ -19,6 +20,7 @@ from ivr.twilio_twiml import TwimlRenderer, TwimlUrls, Voice
 from onecall.citizens import CitizenRegistry, parse_json_lines
 from onecall.config import OneCallConfig
 from onecall.dispatch import Dispatcher
+from onecall.liveness import CallLiveness
 from onecall.sessions import CallSessions
 from onecall.settings import Settings
 from routing import AgentProfile, RoutingStore
@@ -89,6 +91,9 @@ class Runtime:
         )
         self.dispatcher = Dispatcher(redis_client=self.redis, routing=self.routing, registry=self.registry, pops=self.pops,
                                      ringer=self.ringer, config=config)
+        # A routed call unseen for three hold-loop rounds is checked with Twilio (see liveness).
+        self.liveness = CallLiveness(self.redis, namespace,
+                                     stale_after=max(60.0, 3.0 * config.routing.wait_announcement_seconds))
         # An available agent who gained a skill may match a waiting call at once.
         self.dispatcher.dispatch_all(self.routing.sync_agents(agent_profiles(config)))
         self._stop = threading.Event()
@@ -117,13 +122,21 @@ class Runtime:
             self._background = threading.Thread(target=self._background_loop, name="onecall-background", daemon=True)
             self._background.start()
 
+    def check_liveness(self) -> list[str]:
+        """End routed calls Twilio says are over although no callback told us."""
+        return self.liveness.reconcile(self.routing, self.ringer.status, self.dispatcher.dispatch)
+
     def _background_loop(self) -> None:
         interval = self.config.routing.sweep_interval_seconds
+        next_liveness_check = 0.0
         while not self._stop.is_set():
             try:
                 self.dispatcher.sweep()
                 while self.delivery.run_due():
                     pass
+                if time.monotonic() >= next_liveness_check:
+                    next_liveness_check = time.monotonic() + self.liveness.stale_after / 2
+                    self.check_liveness()
             except redis.RedisError:
                 log.exception("background work failed; retrying")
             self.pops.deliveries_waiting.wait(interval)

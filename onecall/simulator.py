@@ -76,6 +76,7 @@ class CallSimulator:
         self.transcript = CallTranscript(call_sid="CA" + secrets.token_hex(16))
         self._agent_joined = threading.Event()
         self._agent_legs: list[CreatedCall] = []
+        self.standin: TwilioApiStandIn | None = None  # answers Twilio API lookups of this call
 
     # -- the caller's side ----------------------------------------------------------------
     def _caller_params(self, status: str = "in-progress", **extra: str) -> dict[str, str]:
@@ -84,6 +85,8 @@ class CallSimulator:
                 "Direction": "inbound", **extra}
 
     def run(self) -> CallTranscript:
+        if self.standin is not None:
+            self.standin.inbound[self.transcript.call_sid] = "in-progress"
         reply = self.poster.post(f"{self.base}/twilio/voice", self._caller_params("ringing"))
         self._follow(reply)
         return self.transcript
@@ -170,6 +173,8 @@ class CallSimulator:
 
     def hang_up(self, dial_action: str | None = None) -> None:
         """The citizen hangs up: Twilio ends the conference leg, then reports the call completed."""
+        if self.standin is not None:
+            self.standin.inbound[self.transcript.call_sid] = "completed"
         if dial_action:
             self.poster.post(dial_action, self._caller_params("completed", DialCallStatus="completed"))
         self.poster.post(f"{self.base}/twilio/status", self._caller_params("completed", CallDuration="30"))
@@ -212,6 +217,7 @@ def simulate_call(*, server_url: str, auth_token: str, account_sid: str, caller:
     simulator = CallSimulator(server_url=server_url, auth_token=auth_token, account_sid=account_sid, caller=caller,
                               hotline_number=hotline_number, **options)
     standin = TwilioApiStandIn(account_sid, auth_token, port=standin_port, on_call_created=simulator.agent_phone_rings)
+    simulator.standin = standin
     standin.start()
     try:
         return simulator.run()

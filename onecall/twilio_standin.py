@@ -6,6 +6,8 @@ is at hand (the demo, the test suite) this server answers the same requests the 
 encoded, HTTP Basic auth with the account SID and auth token) and
 `POST .../Calls/{CallSid}.json` to update one — with Twilio's JSON call resource, and
 hands every created call to a callback so a simulator can play the agent's phone.
+`GET .../Calls/{CallSid}.json` answers for created calls and for the inbound calls listed
+in `inbound` (a simulator's own caller), 404 otherwise.
 Wrong credentials get Twilio's 401 error body; missing parameters get its 400.
 """
 from __future__ import annotations
@@ -50,6 +52,7 @@ class TwilioApiStandIn:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.calls: list[CreatedCall] = []
+        self.inbound: dict[str, str] = {}  # CallSid -> CallStatus of calls that came in to the account
         self.updates: list[tuple[str, dict[str, list[str]]]] = []
         self.rejected: list[tuple[int, str]] = []
         self._on_call_created = on_call_created
@@ -108,6 +111,23 @@ class TwilioApiStandIn:
                 with standin._lock:
                     standin.rejected.append((status, message))
                 self._reply(status, {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status})
+
+            def do_GET(self):
+                if not standin._authorized(self.headers.get("Authorization")):
+                    return self._error(401, 20003, "Authenticate")
+                update = UPDATE_PATH.match(self.path)
+                if not update or update.group(1) != standin.account_sid:
+                    return self._error(404, 20404, "The requested resource was not found")
+                sid = update.group(2)
+                with standin._lock:
+                    known = next((c for c in standin.calls if c.sid == sid), None)
+                    status = standin.inbound.get(sid)
+                if known is None and status is None:
+                    return self._error(404, 20404, "The requested resource was not found")
+                if known is None:
+                    known = CreatedCall(sid=sid, to="", from_="", url="", method="POST", status_callback=None,
+                                        status_callback_events=[], timeout=None, status=status)
+                return self._reply(200, standin._call_resource(known))
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", "0") or 0)

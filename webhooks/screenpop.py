@@ -10,7 +10,7 @@ receiver answers 2xx. Every attempt carries the same `X-OneCall-Delivery` id (re
 de-duplicate on it) and `X-OneCall-Signature: sha256=<hex HMAC-SHA256 of the raw body>`.
 Failed attempts are retried with exponential backoff; after `max_attempts` the delivery
 moves to a dead-letter list and is logged. Any number of processes may run the worker:
-a Lua script hands each due delivery to exactly one of them under a lease.
+`onecall.claims` hands each due delivery to exactly one of them under a lease.
 """
 from __future__ import annotations
 
@@ -26,19 +26,9 @@ from typing import Iterable
 
 import requests
 
-log = logging.getLogger(__name__)
+from onecall.claims import DueClaimer
 
-# KEYS[1] due zset (delivery id -> due time), ARGV[1] now, ARGV[2] lease seconds, ARGV[3] batch size.
-# Returns the ids claimed: each is pushed past the lease so no other worker takes it meanwhile;
-# a worker that dies mid-attempt thus only delays the delivery, never loses it.
-CLAIM_DUE_DELIVERIES = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-local lease_until = tonumber(ARGV[1]) + tonumber(ARGV[2])
-for _, id in ipairs(due) do
-  redis.call('ZADD', KEYS[1], lease_until, id)
-end
-return due
-"""
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -121,14 +111,15 @@ class DeliveryWorker:
         self._max_attempts = max_attempts
         self._retry_base = retry_base
         self._lease = max(lease_seconds, timeout * 2)
-        self._claim = self._redis.register_script(CLAIM_DUE_DELIVERIES)
+        self._due = DueClaimer(redis_client, pops.due_key)
         self._http = session or requests.Session()
 
     def run_due(self, batch: int = 20) -> int:
         """Attempt every delivery due now; returns how many were attempted."""
-        ids = self._claim(keys=[self._pops.due_key], args=[time.time(), self._lease, batch])
+        now = time.time()
+        ids = self._due.claim(due_before=now, move_to=now + self._lease, limit=batch)
         for delivery_id in ids:
-            self._attempt(delivery_id if isinstance(delivery_id, str) else delivery_id.decode())
+            self._attempt(delivery_id)
         return len(ids)
 
     def _attempt(self, delivery_id: str) -> None:

@@ -120,6 +120,7 @@ def _enqueue(runtime, state, route: Route) -> None:
         result = runtime.routing.enqueue(request_)
     except CallAlreadyQueued:
         return  # Twilio retried a webhook: the call already waits or is connected
+    runtime.liveness.seen(state.call_id)
     runtime.dispatcher.dispatch(result.reservation)
 
 
@@ -184,6 +185,8 @@ def waiting():
         routed = runtime.routing.call(call_sid).state
     except RoutingError:
         routed = None  # not (or no longer) known to the router: a plain hold message
+    if routed in ("waiting", "reserved"):
+        runtime.liveness.seen(call_sid)
     position = runtime.routing.queue_position(call_sid) if routed == "waiting" else None
     agent_on_the_way = routed in ("reserved", "connected")
     return twiml(runtime.renderer.waiting(language, position, runtime.config.routing.wait_announcement_seconds,
@@ -199,6 +202,7 @@ def _end_call(call_sid: str, reason: str) -> None:
         runtime.dispatcher.dispatch(runtime.routing.end_call(call_sid, reason))
     except RoutingError:
         pass  # the call never reached the router (hung up in the menu): nothing to release
+    runtime.liveness.forget(call_sid)
 
 
 @bp.post("/queue-exit")

@@ -67,6 +67,6 @@ def test_two_workers_never_send_one_delivery_twice(redis_client, screenpop_recei
     first = DeliveryWorker(redis_client, pops, timeout=2, max_attempts=3, retry_base=60)
     second = DeliveryWorker(redis_client, pops, timeout=2, max_attempts=3, retry_base=60)
     ids = [pops.publish(POP)[0] for _ in range(20)]
-    claimed_by_first = first._claim(keys=[pops.due_key], args=[9e12, 30, 100])
-    claimed_by_second = second._claim(keys=[pops.due_key], args=[9e12, 30, 100])
+    claimed_by_first = first._due.claim(due_before=9e12, move_to=9e12 + 30, limit=100)
+    claimed_by_second = second._due.claim(due_before=9e12, move_to=9e12 + 30, limit=100)
     assert sorted(claimed_by_first) == sorted(ids) and claimed_by_second == []
