@@ -63,6 +63,10 @@ class Runtime:
             reservation_timeout=config.routing.reservation_timeout_seconds,
             wrapup_seconds=config.routing.wrapup_seconds,
         )
+        # (skill, language) pairs some configured agent covers: fixed by the config.
+        self.covered_language_pairs = frozenset(
+            (skill, language) for agent in config.agents for skill in agent.skills for language in agent.languages
+        )
         self.registry = CitizenRegistry(self.redis, namespace, config.hotline.country_code)
         self._seed_citizens()
         self.sessions = CallSessions(self.redis, namespace)

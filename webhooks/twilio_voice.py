@@ -29,7 +29,7 @@ from werkzeug.exceptions import HTTPException
 from ivr.actions import Route, Say
 from ivr.events import CallerHungUp, DigitsEntered, NoInput, SpeechHeard
 from ivr.state import CallState
-from routing import CallAlreadyQueued, CallRequest, ReservationExpired, RoutingError
+from routing import CallAlreadyQueued, CallRequest, ReservationExpired, RoutingError, choose_language
 from webhooks.jsonio import http_error_response
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,9 @@ def _take_step(runtime, step, saved: bool = False) -> Response:
 
 
 def _enqueue(runtime, state, route: Route) -> None:
-    language = runtime.routing.language_for(route.skill, route.language, runtime.config.hotline.default_language)
+    # An English caller for a skill no English-speaking agent has waits in the default language.
+    language = choose_language(route.language, route.skill, runtime.covered_language_pairs,
+                               runtime.config.hotline.default_language)
     request_ = CallRequest(
         call_id=state.call_id,
         skill=route.skill,

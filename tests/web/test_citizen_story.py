@@ -117,3 +117,15 @@ def test_english_by_menu_key_and_speech(app, client, twilio, twilio_api):
     leg = wait_for(lambda: twilio_api.calls)[0]
     assert leg.to == "client:oh.sujin"
     assert app.extensions["onecall"].routing.call(call_sid).language == "en"
+
+
+def test_english_caller_for_a_skill_without_english_agents_waits_in_korean(app, twilio):
+    runtime = app.extensions["onecall"]
+    # In the demo every skill has an English speaker; take welfare's away for this test.
+    runtime.covered_language_pairs -= {("welfare", "en")}
+    call_sid = new_call_sid()
+    dial_in(twilio, call_sid, "+821098765432", "2", "4")  # English, welfare
+    assert runtime.routing.call(call_sid).language == "ko"
+    english = new_call_sid()
+    dial_in(twilio, english, "+821098765432", "2", "5")  # English, water: English agents exist
+    assert runtime.routing.call(english).language == "en"
