@@ -32,6 +32,8 @@ def redis_client(redis_url):
 
 
 # -- the web tier on real sockets: Twilio API stand-in, screen-pop receiver, app -----------
+import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -48,6 +50,22 @@ ACCOUNT_SID = "AC" + "ab" * 16
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 API_TOKEN = "test-api-token"
 SCREENPOP_SECRET = "test-screenpop-secret-0123456789"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture()
+def deployment_dir(tmp_path):
+    """A copy of the demo deployment (config, prompts, flow, citizens) to edit or run in."""
+    for name in ("config.yaml", "prompts", "flows", "demo"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
+    return tmp_path
 
 
 def wait_for(condition, timeout: float = 10.0, interval: float = 0.02):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,23 +12,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import wait_for
+from tests.conftest import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture()
-def workdir(tmp_path):
-    for name in ("config.yaml", "prompts", "flows", "demo"):
-        source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
-    return tmp_path
+def workdir(deployment_dir):
+    return deployment_dir
 
 
 def _onecall(*args: str) -> list[str]:
@@ -38,7 +27,7 @@ def _onecall(*args: str) -> list[str]:
 
 
 def test_serve_with_embedded_redis_then_simulated_call(workdir):
-    port, standin = _free_port(), _free_port()
+    port, standin = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "TWILIO_", "ONECALL_"))}
     env["TWILIO_API_BASE_URL"] = f"http://127.0.0.1:{standin}"
     server = subprocess.Popen(_onecall("serve", "--port", str(port), "--workers", "1"), cwd=workdir, env=env,

@@ -2,7 +2,6 @@
 and by `onecall check`."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,11 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
-def config_dir(tmp_path):
-    for name in ("config.yaml", "prompts", "flows", "demo"):
-        source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
-    return tmp_path
+def config_dir(deployment_dir):
+    return deployment_dir
 
 
 def _edit(config_dir: Path, change) -> Path:

@@ -4,7 +4,6 @@ the two meet in the caller's conference."""
 from __future__ import annotations
 
 import dataclasses
-import socket
 import threading
 
 import pytest
@@ -12,21 +11,15 @@ from werkzeug.serving import make_server
 
 from onecall.runtime import Runtime
 from onecall.simulator import simulate_call
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, free_port
 from webhooks.app import create_app
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture()
 def live_server(demo_config, settings, redis_client):
-    standin_port = _free_port()
+    standin_port = free_port()
     live_settings = dataclasses.replace(settings, public_url=None, twilio_api_base_url=f"http://127.0.0.1:{standin_port}")
-    server_port = _free_port()
+    server_port = free_port()
     runtime = Runtime(demo_config, live_settings, base_url=f"http://127.0.0.1:{server_port}", redis_client=redis_client)
     server = make_server("127.0.0.1", server_port, create_app(demo_config, live_settings, runtime=runtime), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
