@@ -7,14 +7,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import free_port, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
