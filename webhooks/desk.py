@@ -113,6 +113,8 @@ def close_call():
         raise BadRequest("call", "there is no call on your desk to close")
     call_id = pop["call"]["id"]
     record = runtime.routing.call(call_id)
+    if record.state == "reserved":
+        raise BadRequest("call", "answer the call before closing it")
     if record.state == "connected":
         runtime.dispatcher.hang_up_agent_leg(call_id)
         runtime.dispatcher.dispatch(runtime.routing.end_call(call_id, "agent-closed"))

@@ -61,3 +61,16 @@ def test_desk_status_changes_refused_on_a_call_and_need_json(app, twilio, twilio
 def test_desk_page_renders_for_logged_in_agent(app):
     page = _login(app).get("/desk/").get_data(as_text=True)
     assert "김민지" in page and "/desk/events" in app.test_client().get("/static/desk.js").get_data(as_text=True)
+
+
+def test_a_ringing_call_cannot_be_closed_before_it_is_answered(app, twilio, twilio_api):
+    runtime = app.extensions["onecall"]
+    desk = _login(app)
+    desk.post("/desk/status", json={"status": "available"})
+    call_sid = new_call_sid()
+    dial_in(twilio, call_sid, "+821012345678", "1", "2")
+    wait_for(lambda: twilio_api.calls)
+    response = desk.post("/desk/outcome", json={"note": "closing too early"})
+    assert response.status_code == 400 and response.get_json()["details"]["field"] == "call"
+    assert runtime.routing.call(call_sid).state == "reserved"
+    assert len(runtime.registry.consultations("C-0001")) == 2
