@@ -4,6 +4,9 @@ Only `twilio.twiml.voice_response` builds TwiML here (never string templates), s
 document is well-formed and uses the verbs and attributes Twilio's own library knows.
 Pure: the caller passes the prompt catalog, the language settings and the URLs.
 
+A prompt is spoken with `<Say>`, or played with `<Play>` when the caller's `play_url`
+gives a URL for it (audio rendered ahead of calls, served by the web tier).
+
 The caller of a routed call waits in a conference of their own (`oc-<CallSid>`): the
 agent joins it when they answer, and a later expert consult can join the same room
 without moving the citizen.
@@ -12,11 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from twilio.twiml.voice_response import Dial, Gather as GatherVerb, VoiceResponse
 
 from ivr.actions import Gather, Hangup, Route, Say
+from ivr.hold import hold_announcement
 from ivr.prompts import PromptCatalog
 
 
@@ -44,13 +48,19 @@ def conference_name(call_sid: str) -> str:
 
 
 class TwimlRenderer:
-    def __init__(self, catalog: PromptCatalog, voices: Mapping[str, Voice]) -> None:
+    def __init__(self, catalog: PromptCatalog, voices: Mapping[str, Voice],
+                 play_url: Callable[[Say], str | None] | None = None) -> None:
         self._catalog = catalog
         self._voices = voices
+        self._play_url = play_url  # the same answer for the same Say, so cached menus stay right
         # Menu documents hold no call-specific data, so each distinct one is built once.
         self._render_menu = lru_cache(maxsize=1024)(self._render_steps)
 
     def _say(self, parent, say: Say) -> None:
+        url = self._play_url(say) if self._play_url is not None else None
+        if url is not None:
+            parent.play(url)
+            return
         voice = self._voices[say.language]
         parent.say(
             self._catalog.text(say.prompt, say.language, **dict(say.params)),
@@ -123,12 +133,7 @@ class TwimlRenderer:
                 agent_on_the_way: bool = False) -> str:
         """The conference hold loop: where the caller stands, a pause, then back here."""
         response = VoiceResponse()
-        if agent_on_the_way:
-            self._say(response, Say("agent_connecting", language))
-        elif position:
-            self._say(response, Say("queue_position", language, (("position", str(position)),)))
-        else:
-            self._say(response, Say("please_hold", language))
+        self._say(response, hold_announcement(language, position, agent_on_the_way))
         response.pause(length=pause_seconds)
         response.redirect(wait_url, method="POST")
         return response.to_xml()

@@ -156,6 +156,16 @@ class CitizenRegistry:
             raise NoSuchCitizen(f"no citizen with id '{citizen_id}'")
         return json.loads(raw)
 
+    def record_and_consultations(self, citizen_id: str, limit: int = 50) -> tuple[dict, list[dict]]:
+        """A citizen's record and history in one round trip (the screen pop needs both at once)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.get(self._record_key(citizen_id))
+        pipe.lrange(self._consultations_key(citizen_id), 0, limit - 1)
+        raw, history = pipe.execute()
+        if raw is None:
+            raise NoSuchCitizen(f"no citizen with id '{citizen_id}'")
+        return json.loads(raw), [json.loads(item) for item in history]
+
     def consultations(self, citizen_id: str, limit: int = 50) -> list[dict]:
         return [json.loads(item) for item in self._redis.lrange(self._consultations_key(citizen_id), 0, limit - 1)]
 

@@ -1,4 +1,4 @@
-"""The `onecall` command: serve, check, citizens import, call."""
+"""The `onecall` command: serve, check, citizens import, call, prompts build."""
 from __future__ import annotations
 
 import argparse
@@ -94,13 +94,86 @@ def cmd_serve(args) -> int:
     print(f"  Redis:                {redis_url}{' (embedded)' if embedded else ''}")
     if settings.demo_secrets:
         print(f"  demo secrets in {INSTANCE_DIR / 'secrets.json'} (API token: {settings.api_token})")
+    driver = None
+    if settings.ami is not None:
+        print(f"  Asterisk AMI:         {settings.ami.host}:{settings.ami.port} as {settings.ami.username}; "
+              f"FastAGI on {settings.ami.agi_host}:{settings.ami.agi_port}")
+        driver = _start_asterisk_driver(config_path)
     try:
         run_gunicorn(host=args.host, port=args.port, workers=args.workers, threads=args.threads, base_url=base)
     finally:
+        if driver is not None:
+            driver.terminate()
+            driver.wait(timeout=10)
         if embedded is not None:
             REDIS_URL_FILE.unlink(missing_ok=True)
             embedded.stop()
     return 0
+
+
+ASTERISK_READY = "asterisk driver ready"
+ASTERISK_START_SECONDS = 15.0  # how long `serve` waits for the driver's first AMI login
+
+
+def cmd_asterisk(args) -> int:
+    """Run the Asterisk driver: AMI owner, FastAGI server, timeouts sweep."""
+    import asyncio
+    import logging
+    import signal
+
+    from onecall.asterisk.driver import AsteriskDriver
+    from onecall.errors import AmiLoginRefused
+    from onecall.runtime import Runtime
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = _load_config_or_exit(_config_path(args))
+    settings = load_settings(instance_dir=INSTANCE_DIR)
+    if settings.ami is None:
+        print("set ONECALL_AMI_HOST (and ONECALL_AMI_USER, ONECALL_AMI_SECRET) to drive an Asterisk", file=sys.stderr)
+        return 2
+    redis_url = _redis_url_for_tools(settings)
+    runtime = Runtime(config, settings.with_redis(redis_url))
+    runtime.start_background()
+
+    async def run() -> None:
+        driver = AsteriskDriver(runtime, settings.ami, redis_url)
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signal_number, driver.stopped.set)
+        await driver.start()
+        print(ASTERISK_READY, flush=True)
+        try:
+            await driver.stopped.wait()
+        finally:
+            await driver.close()
+
+    try:
+        asyncio.run(run())
+    except AmiLoginRefused as exc:
+        print(exc.message, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.stop()
+    return 0
+
+
+def _start_asterisk_driver(config_path: str):
+    """`onecall asterisk` beside the web tier; exits the program if it cannot log in."""
+    import selectors
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-m", "onecall.cli", "--config", config_path, "asterisk"],
+                             stdout=subprocess.PIPE, text=True)
+    selector = selectors.DefaultSelector()
+    selector.register(child.stdout, selectors.EVENT_READ)
+    ready = selector.select(timeout=ASTERISK_START_SECONDS) and child.stdout.readline().strip() == ASTERISK_READY
+    if not ready:
+        child.terminate()
+        code = child.wait()
+        print(f"the Asterisk driver did not start (exit {code}); see the message above", file=sys.stderr)
+        raise SystemExit(2)
+    return child
 
 
 def cmd_call(args) -> int:
@@ -126,6 +199,36 @@ def cmd_call(args) -> int:
         return 0
     print(f"call {transcript.call_sid}: not connected ({transcript.ended_by})")
     return 1
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def cmd_prompts_build(args) -> int:
+    from onecall.progress import ProgressBar
+    from onecall.prompt_audio import build_prompt_audio, tts_voices
+
+    config = _load_config_or_exit(_config_path(args))
+    audio_dir = Path(args.out) if args.out else config.prompt_audio_dir
+    try:
+        with ProgressBar(sys.stderr) as bar:
+            report = build_prompt_audio(config.catalog, tts_voices(config), audio_dir, force=args.force,
+                                        progress=bar.update)
+    except OneCallError as exc:
+        print(f"prompts build failed: {exc.message}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"prompts build failed: {_shown(audio_dir)}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(report.summary(_shown(audio_dir)))
+    return 0
 
 
 def _config_flag(command: argparse.ArgumentParser) -> None:
@@ -166,6 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--talk", type=float, default=2.0, help="seconds to stay connected with --press")
     call.add_argument("--twilio-port", type=int, default=8099, help="port of the Twilio API stand-in")
     call.set_defaults(handler=cmd_call)
+
+    asterisk = commands.add_parser("asterisk", help="run only the Asterisk driver (AMI owner + FastAGI server)")
+    _config_flag(asterisk)
+    asterisk.set_defaults(handler=cmd_asterisk)
+
+    prompts = commands.add_parser("prompts", help="prompt catalog audio")
+    prompt_commands = prompts.add_subparsers(dest="prompts_command", required=True)
+    builder = prompt_commands.add_parser("build", help="render every prompt to 8 kHz WAV files with espeak-ng")
+    _config_flag(builder)
+    builder.add_argument("--force", action="store_true", help="render every file again, changed or not")
+    builder.add_argument("--out", help="audio folder (default: files.prompt_audio, else audio/ beside the catalog)")
+    builder.set_defaults(handler=cmd_prompts_build)
     return parser
 
 

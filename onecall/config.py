@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -36,6 +36,10 @@ class LanguageConfig(_Model):
     say_language: str = Field(description="Twilio <Say language>, e.g. ko-KR")
     voice: str = Field(description="Twilio <Say voice>, e.g. Polly.Seoyeon")
     speech_language: str = Field(description="Twilio <Gather language> for speech recognition")
+    # espeak-ng voice of the rendered prompt audio (`onecall prompts build`); unset: the language code.
+    tts_voice: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_+/.\-]{0,63}$")] = None
+    # Twilio speaks prompts with <Say>, or with `play` plays their rendered audio (<Say> where none was rendered).
+    twilio_prompts: Literal["say", "play"] = "say"
 
 
 class HotlineConfig(_Model):
@@ -57,6 +61,8 @@ class AgentConfig(_Model):
     languages: list[str]
     endpoint: str
     pin: Annotated[str, Field(pattern=r"^[0-9]{4,8}$")]
+    # The agent's phone on Asterisk as AMI Originate dials it (PJSIP/1001); unset: Twilio only.
+    asterisk_device: Annotated[str | None, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*/[^\s,]+$")] = None
 
     @field_validator("endpoint")
     @classmethod
@@ -101,6 +107,20 @@ class ScreenPopConfig(_Model):
 class FilesConfig(_Model):
     prompts: str = "prompts/catalog.yaml"
     flow: str = "flows/main.yaml"
+    prompt_audio: str | None = None  # rendered prompts; unset: audio/ beside the prompt catalog
+
+
+class AsteriskConfig(_Model):
+    """How calls run on Asterisk; the AMI address and secret come from the environment."""
+
+    agent_context: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+$")] = "onecall-agent"
+    music_class: str = "default"
+    bridge_profile: str = "onecall_bridge"
+    caller_profile: str = "onecall_caller"
+    agent_profile: str = "onecall_agent"
+    # Where the rendered prompts are as Asterisk sees them (unset: this machine's prompt audio folder).
+    sounds_dir: str | None = None
+    ami_action_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10
 
 
 class RawConfig(_Model):
@@ -112,6 +132,7 @@ class RawConfig(_Model):
     citizens: CitizensConfig = CitizensConfig()
     screen_pop: ScreenPopConfig = ScreenPopConfig()
     files: FilesConfig = FilesConfig()
+    asterisk: AsteriskConfig = AsteriskConfig()
 
     @model_validator(mode="after")
     def _cross_references(self) -> "RawConfig":
@@ -139,11 +160,16 @@ def _cross_reference_problems(raw: RawConfig):
     if raw.routing.fallback_skill not in raw.skills:
         yield "routing.fallback_skill", f"'{raw.routing.fallback_skill}' is not a configured skill"
     seen_ids: set[str] = set()
+    devices: dict[str, str] = {}
     for index, agent in enumerate(raw.agents):
         where = f"agents[{index}]"
         if agent.id in seen_ids:
             yield f"{where}.id", f"'{agent.id}' is used by two agents"
         seen_ids.add(agent.id)
+        if agent.asterisk_device:
+            if agent.asterisk_device in devices:
+                yield f"{where}.asterisk_device", f"'{agent.asterisk_device}' is also the phone of {devices[agent.asterisk_device]}"
+            devices[agent.asterisk_device] = agent.id
         for skill in agent.skills:
             if skill not in raw.skills:
                 yield f"{where}.skills.{skill}", "is not a configured skill"
@@ -172,6 +198,7 @@ class OneCallConfig:
     agents = property(lambda self: self.raw.agents)
     routing = property(lambda self: self.raw.routing)
     screen_pop = property(lambda self: self.raw.screen_pop)
+    asterisk = property(lambda self: self.raw.asterisk)
 
     def agent(self, agent_id: str) -> AgentConfig | None:
         return next((a for a in self.raw.agents if a.id == agent_id), None)
@@ -184,6 +211,12 @@ class OneCallConfig:
     def citizens_seed_file(self) -> Path | None:
         seed = self.raw.citizens.seed_file
         return self.resolve(seed) if seed else None
+
+    @property
+    def prompt_audio_dir(self) -> Path:
+        """Where `onecall prompts build` writes and the drivers find the rendered prompts."""
+        configured = self.raw.files.prompt_audio
+        return self.resolve(configured) if configured else self.resolve(self.raw.files.prompts).parent / "audio"
 
 
 def _pydantic_problems(error: ValidationError) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Protocol
+from typing import Mapping, Protocol
 
 from ivr.errors import TelephonyUnavailable
 from onecall.profile import build_profile
@@ -32,12 +32,12 @@ class AgentRinger(Protocol):
 
 
 class Dispatcher:
-    def __init__(self, *, redis_client, routing, registry, pops, ringer: AgentRinger | None, config,
+    def __init__(self, *, redis_client, routing, registry, pops, ringers: Mapping[str, AgentRinger], config,
                  executor: Executor | None = None) -> None:
         self._routing = routing
         self._registry = registry
         self._pops = pops
-        self._ringer = ringer
+        self._ringers = dict(ringers)  # by the call's channel: "twilio", "asterisk"
         self._config = config
         self._executor = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="onecall-dispatch")
         self._redis = redis_client
@@ -58,8 +58,8 @@ class Dispatcher:
         except Exception:  # a thread-pool task must never die silently
             log.exception("dispatching reservation of call %s to %s failed", reservation.call_id, reservation.agent_id)
 
-    def build_pop(self, reservation) -> dict:
-        record = self._routing.call(reservation.call_id)
+    def build_pop(self, reservation, record=None) -> dict:
+        record = record or self._routing.call(reservation.call_id)
         data = dict(record.data or {})
         language = reservation.language
         department_names = {skill: cfg.name.get(language) or next(iter(cfg.name.values()))
@@ -90,17 +90,20 @@ class Dispatcher:
 
     def connect(self, reservation) -> None:
         """Pop, then ring; on a ring failure give the call back and try the next agent."""
-        self._pops.publish(self.build_pop(reservation))
-        if self._ringer is None:
-            log.warning("no telephony configured to ring %s for call %s", reservation.agent_id, reservation.call_id)
+        record = self._routing.call(reservation.call_id)
+        self._pops.publish(self.build_pop(reservation, record))
+        channel = (record.data or {}).get("channel", "twilio")
+        ringer = self._ringers.get(channel)
+        if ringer is None:
+            log.warning("no %s telephony to ring %s for call %s", channel, reservation.agent_id, reservation.call_id)
             return
         try:
-            leg_id = self._ringer.ring(reservation.call_id, reservation.agent_id, reservation.endpoint)
+            leg_id = ringer.ring(reservation.call_id, reservation.agent_id, reservation.endpoint)
         except TelephonyUnavailable as exc:
             log.error("%s; call %s goes back to the head of its queue", exc, reservation.call_id)
             self._give_back(reservation, "ring-failed")
             return
-        self._redis.set(self._legs_prefix + reservation.call_id, leg_id, ex=LEG_MEMORY_SECONDS)
+        self._redis.set(self._legs_prefix + reservation.call_id, f"{channel} {leg_id}", ex=LEG_MEMORY_SECONDS)
 
     def _give_back(self, reservation, reason: str) -> None:
         self._pops.clear(reservation.agent_id)
@@ -110,14 +113,20 @@ class Dispatcher:
         except ReservationExpired:
             pass  # already timed out or ended elsewhere: nothing left to give back
 
-    def agent_leg(self, call_id: str) -> str | None:
-        return self._redis.get(self._legs_prefix + call_id)
+    def agent_leg(self, call_id: str) -> tuple[str, str] | None:
+        """(channel, leg id) of the agent's leg of a call, if one was rung."""
+        value = self._redis.get(self._legs_prefix + call_id)
+        if not value:
+            return None
+        channel, _, leg_id = value.partition(" ")
+        return channel, leg_id
 
     def hang_up_agent_leg(self, call_id: str) -> None:
-        leg_id = self.agent_leg(call_id)
-        if leg_id and self._ringer is not None:
+        leg = self.agent_leg(call_id)
+        ringer = self._ringers.get(leg[0]) if leg else None
+        if ringer is not None:
             try:
-                self._ringer.hang_up(leg_id)
+                ringer.hang_up(leg[1])
             except TelephonyUnavailable as exc:
                 log.warning("%s", exc)
 

@@ -54,3 +54,35 @@ class Unauthorized(OneCallError):
 class NoSuchCitizen(OneCallError):
     error_id = "no-such-citizen"
     http_status = 404
+
+
+class TtsUnavailable(OneCallError):
+    """espeak-ng, which renders prompt audio, is not installed or cannot be run."""
+
+    error_id = "tts-unavailable"
+
+
+class TtsVoiceUnknown(OneCallError):
+    """A language's `tts_voice` is not a voice espeak-ng has."""
+
+    error_id = "tts-voice-unknown"
+
+
+class TtsFailed(OneCallError):
+    """espeak-ng ran but gave no usable audio for one prompt."""
+
+    error_id = "tts-failed"
+
+
+class AmiLoginRefused(OneCallError):
+    """Asterisk refused the AMI user or secret."""
+
+    error_id = "ami-login-refused"
+    http_status = 503
+
+
+class AmiUnavailable(OneCallError):
+    """No logged-in AMI connection to send an action on, or no answer in time."""
+
+    error_id = "ami-unavailable"
+    http_status = 503

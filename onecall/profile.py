@@ -25,11 +25,10 @@ def build_profile(registry, citizen_id: str | None, verification: str, caller: s
         return {"identified": False, "caller": caller, "verification": "none",
                 "verification_label": VERIFICATION_LABELS["none"]}
     try:
-        record = registry.get(citizen_id)
+        record, consultations = registry.record_and_consultations(citizen_id)
     except NoSuchCitizen:
         return {"identified": False, "caller": caller, "verification": "none",
                 "verification_label": VERIFICATION_LABELS["none"], "missing_citizen_id": citizen_id}
-    consultations = registry.consultations(citizen_id)
     for item in consultations:
         item["department_name"] = department_names.get(item["department"], item["department"])
 

@@ -19,8 +19,10 @@ from ivr.twilio_ringer import AgentLegUrls, TwilioRinger
 from ivr.twilio_twiml import TwimlRenderer, TwimlUrls, Voice
 from onecall.citizens import CitizenRegistry, parse_json_lines
 from onecall.config import OneCallConfig
+from onecall.calls import CallLifecycle
 from onecall.dispatch import Dispatcher
 from onecall.liveness import CallLiveness
+from onecall.prompt_audio import PromptAudio, twilio_play_url
 from onecall.sessions import CallSessions
 from onecall.settings import Settings
 from routing import AgentProfile, RoutingStore
@@ -73,8 +75,10 @@ class Runtime:
         self.interpreter = Interpreter(
             config.flow, default_language=config.hotline.default_language, fallback_skill=config.routing.fallback_skill
         )
+        self.prompt_audio = PromptAudio(config.prompt_audio_dir)  # `onecall prompts build` output, listed once
         self.renderer = TwimlRenderer(
-            config.catalog, {code: Voice(l.say_language, l.voice, l.speech_language) for code, l in config.languages.items()}
+            config.catalog, {code: Voice(l.say_language, l.voice, l.speech_language) for code, l in config.languages.items()},
+            play_url=twilio_play_url(config, self.prompt_audio, self.url),
         )
         self.twilio_validator = RequestValidator(settings.twilio_auth_token)
         self.pops = ScreenPops(self.redis, namespace, webhook_targets(config, settings))
@@ -93,11 +97,16 @@ class Runtime:
             urls_for=self.agent_leg_urls,
             api_base_url=settings.twilio_api_base_url,
         )
+        self.ringers = {"twilio": self.ringer}
+        if settings.ami is not None:  # rings go to the process that owns the AMI connection, through Redis
+            from onecall.asterisk.state import AsteriskRinger
+            self.ringers["asterisk"] = AsteriskRinger(self.redis, namespace, config)
         self.dispatcher = Dispatcher(redis_client=self.redis, routing=self.routing, registry=self.registry, pops=self.pops,
-                                     ringer=self.ringer, config=config)
+                                     ringers=self.ringers, config=config)
         # A routed call unseen for three hold-loop rounds is checked with Twilio (see liveness).
         self.liveness = CallLiveness(self.redis, namespace,
                                      stale_after=max(60.0, 3.0 * config.routing.wait_announcement_seconds))
+        self.calls = CallLifecycle(self)
         # An available agent who gained a skill may match a waiting call at once.
         self.dispatcher.dispatch_all(self.routing.sync_agents(agent_profiles(config)))
         self._stop = threading.Event()

@@ -10,6 +10,9 @@
 | ONECALL_API_TOKEN | bearer token of the REST API |
 | ONECALL_SECRET_KEY | signs agent desktop sessions |
 | ONECALL_SCREENPOP_URL, ONECALL_SCREENPOP_SECRET | one more screen-pop webhook |
+| ONECALL_AMI_HOST | Asterisk to drive over AMI; unset: no Asterisk |
+| ONECALL_AMI_PORT, ONECALL_AMI_USER, ONECALL_AMI_SECRET | its manager port (5038), user (onecall) and secret |
+| ONECALL_AGI_HOST, ONECALL_AGI_PORT | where the FastAGI server listens (0.0.0.0:4573) |
 
 Left unset, the auth token, API token and secret key of a demo run are generated once
 and kept in `instance/secrets.json` (mode 0600) so `onecall call` and the server agree.
@@ -38,9 +41,34 @@ class Settings:
     screenpop_url: str | None
     screenpop_secret: str | None
     demo_secrets: bool
+    ami: "AmiSettings | None" = None
 
     def with_redis(self, url: str) -> "Settings":
         return Settings(**{**self.__dict__, "redis_url": url})
+
+
+@dataclass(frozen=True)
+class AmiSettings:
+    host: str
+    port: int
+    username: str
+    secret: str
+    agi_host: str
+    agi_port: int
+
+
+def _ami_settings(env) -> AmiSettings | None:
+    host = env.get("ONECALL_AMI_HOST")
+    if not host:
+        return None
+    return AmiSettings(
+        host=host,
+        port=int(env.get("ONECALL_AMI_PORT") or 5038),
+        username=env.get("ONECALL_AMI_USER") or "onecall",
+        secret=env.get("ONECALL_AMI_SECRET") or "",
+        agi_host=env.get("ONECALL_AGI_HOST") or "0.0.0.0",
+        agi_port=int(env.get("ONECALL_AGI_PORT") or 4573),
+    )
 
 
 def _instance_secrets(instance_dir: Path) -> dict:
@@ -74,4 +102,5 @@ def load_settings(environ: dict | None = None, instance_dir: str | Path = "insta
         screenpop_url=env.get("ONECALL_SCREENPOP_URL") or None,
         screenpop_secret=env.get("ONECALL_SCREENPOP_SECRET") or None,
         demo_secrets=needs_demo,
+        ami=_ami_settings(env),
     )

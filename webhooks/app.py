@@ -1,7 +1,7 @@
 """The Flask application factory.
 
 `create_app(config, settings)` builds one OneCall web process: Twilio webhooks, the agent
-desktop, the REST API and a health check, all sharing one `Runtime` (Redis, routing,
+desktop, the REST API, rendered prompt audio and a health check, all sharing one `Runtime` (Redis, routing,
 registry, screen pops). Tests build the app with their own config and Redis.
 """
 from __future__ import annotations
@@ -75,11 +75,12 @@ def create_app(config: OneCallConfig, settings: Settings, *, runtime: Runtime | 
     if start_background:
         runtime.start_background()
 
-    from webhooks import api, desk, twilio_voice
+    from webhooks import api, desk, prompt_audio, twilio_voice
 
     app.register_blueprint(twilio_voice.bp)
     app.register_blueprint(desk.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(prompt_audio.bp)
 
     @app.get("/healthz")
     def health():

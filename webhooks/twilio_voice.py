@@ -26,10 +26,10 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-from ivr.actions import Route, Say
+from ivr.actions import Say
 from ivr.events import CallerHungUp, DigitsEntered, NoInput, SpeechHeard
 from ivr.state import CallState
-from routing import CallAlreadyQueued, CallRequest, ReservationExpired, RoutingError, choose_language
+from routing import RoutingError
 from webhooks.jsonio import http_error_response
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
 FINAL_CALL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 UNANSWERED_LEG_STATUSES = {"busy", "failed", "no-answer", "canceled"}
+CHANNEL = "twilio"  # how the router and the screen pop name this back-end
 
 
 def _runtime():
@@ -93,49 +94,14 @@ def _call_sid() -> str:
     return sid
 
 
-def _take_step(runtime, step, saved: bool = False) -> Response:
-    """Save the flow's new state, hand a Route to the router, and answer with TwiML."""
-    if step.error:
-        log.error("call %s left its flow for the fallback queue: %s", step.state.call_id, step.error)
-    if not saved:
-        runtime.sessions.save(step.state)
-    for action in step.actions:
-        if isinstance(action, Route):
-            _enqueue(runtime, step.state, action)
+def _render(runtime, step) -> Response:
     return twiml(runtime.renderer.render(step.actions, runtime.twiml_urls, step.state.call_id))
-
-
-def _enqueue(runtime, state, route: Route) -> None:
-    # An English caller for a skill no English-speaking agent has waits in the default language.
-    language = choose_language(route.language, route.skill, runtime.covered_language_pairs,
-                               runtime.config.hotline.default_language)
-    request_ = CallRequest(
-        call_id=state.call_id,
-        skill=route.skill,
-        language=language,
-        priority=route.priority,
-        citizen_id=route.citizen_id,
-        caller=state.caller,
-        data={"verification": route.verification, "channel": "twilio", "flow_language": route.language},
-    )
-    try:
-        result = runtime.routing.enqueue(request_)
-    except CallAlreadyQueued:
-        return  # Twilio retried a webhook: the call already waits or is connected
-    runtime.liveness.seen(state.call_id)
-    runtime.dispatcher.dispatch(result.reservation)
 
 
 @bp.post("/voice")
 def incoming_call():
     runtime = _runtime()
-    call_sid = _call_sid()
-    step = runtime.interpreter.start(call_sid, request.form.get("From", ""), runtime.registry)
-    if not step.state.finished and not runtime.sessions.create(step.state):
-        # A repeated first request (Twilio retry) of a call already in its flow: replay its prompt.
-        current = runtime.sessions.load(call_sid)
-        return _take_step(runtime, runtime.interpreter.handle(current, NoInput(), runtime.registry))
-    return _take_step(runtime, step, saved=not step.state.finished)
+    return _render(runtime, runtime.calls.start(_call_sid(), request.form.get("From", ""), CHANNEL))
 
 
 def _continue_with(event) -> Response:
@@ -144,17 +110,10 @@ def _continue_with(event) -> Response:
     if state is None:
         # Unknown call (session expired or lost): the caller still reaches a person.
         return incoming_call()
-    if state.finished and _still_routed(state.call_id):
+    if state.finished and runtime.calls.still_routed(state.call_id):
         # A late or repeated request for a call already handed to the router: keep it waiting.
         return twiml(runtime.renderer.wait_for_agent(state.call_id, runtime.twiml_urls))
-    return _take_step(runtime, runtime.interpreter.handle(state, event, runtime.registry))
-
-
-def _still_routed(call_id: str) -> bool:
-    try:
-        return _runtime().routing.call(call_id).state in ("waiting", "reserved")
-    except RoutingError:
-        return False
+    return _render(runtime, runtime.calls.step(state, event, CHANNEL))
 
 
 @bp.post("/gather")
@@ -196,15 +155,7 @@ def waiting():
 
 
 def _end_call(call_sid: str, reason: str) -> None:
-    runtime = _runtime()
-    state = runtime.sessions.load(call_sid)
-    if state is not None and not state.finished:
-        runtime.sessions.save(runtime.interpreter.handle(state, CallerHungUp(), runtime.registry).state)
-    try:
-        runtime.dispatcher.dispatch(runtime.routing.end_call(call_sid, reason))
-    except RoutingError:
-        pass  # the call never reached the router (hung up in the menu): nothing to release
-    runtime.liveness.forget(call_sid)
+    _runtime().calls.ended(call_sid, reason)
 
 
 @bp.post("/queue-exit")
@@ -234,11 +185,8 @@ def agent_answered():
     call_id, agent_id = _reservation_args()
     state = runtime.sessions.load(call_id)
     language = state.language if state else runtime.config.hotline.default_language
-    try:
-        runtime.routing.accept(call_id, agent_id)
-    except (ReservationExpired, RoutingError):
+    if not runtime.calls.agent_answered(call_id, agent_id):
         return twiml(runtime.renderer.spoken_then_hangup(Say("call_already_taken", language)))
-    runtime.pops.notify_desk(agent_id, "connected", {"call_id": call_id})
     return twiml(runtime.renderer.agent_joins(call_id, Say("agent_whisper", language)))
 
 
@@ -248,12 +196,7 @@ def agent_leg_status():
     call_id, agent_id = _reservation_args()
     status = request.form.get("CallStatus", "")
     if status in UNANSWERED_LEG_STATUSES:
-        try:
-            runtime.dispatcher.dispatch(runtime.routing.reject(call_id, agent_id, status))
-            runtime.pops.clear(agent_id)
-            runtime.pops.notify_desk(agent_id, "missed", {"call_id": call_id, "reason": status})
-        except (ReservationExpired, RoutingError):
-            pass  # already expired, answered or ended: the late callback changes nothing
+        runtime.calls.agent_missed(call_id, agent_id, status)
     elif status == "completed":
         # The agent hung up after talking: the call is over for the citizen too.
         _end_call(call_id, "agent-hung-up")
@@ -278,7 +221,7 @@ def keep_the_caller_on_the_line(error: Exception):
         fresh = CallState(call_id=call_sid, caller=request.form.get("From", ""), node=None,
                           language=runtime.config.hotline.default_language, intent=None, citizen_id=None,
                           verification="none", priority=0, attempts=0, finished=False)
-        return _take_step(runtime, runtime.interpreter.fallback(fresh, f"webhook error: {error!r}", runtime.registry))
+        return _render(runtime, runtime.calls.take(runtime.interpreter.fallback(fresh, f"webhook error: {error!r}", runtime.registry), CHANNEL))
     except Exception:
         # Even routing failed (Redis unreachable?): hold the caller and try again shortly.
         log.exception("could not route call %s to the fallback queue; holding it", call_sid)

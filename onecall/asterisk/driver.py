@@ -1,0 +1,211 @@
+"""The Asterisk driver process: owns the AMI connection, serves FastAGI, places AMI
+actions that any OneCall process asked for through Redis.
+
+Only one process may own an Asterisk's AMI connection (two would both originate every
+ring). Ownership is a Redis lease, not an in-process lock: a second `onecall asterisk` for
+the same Asterisk stands by and takes over when the owner's lease lapses.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+
+import redis.asyncio
+
+from ivr.asterisk.dialogue import Bridging, PromptFiles
+from onecall.asterisk.ami import AmiConnection
+from onecall.asterisk.dialogues import FastAgiScripts
+from onecall.asterisk.events import AsteriskEvents
+from onecall.asterisk.state import RELEASE_LEASE, RENEW_LEASE, AsteriskState
+from onecall.errors import AmiUnavailable
+from onecall.prompt_audio import PLACEHOLDER_MAX
+from routing import RoutingError
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 10.0
+REQUEST_POLL_SECONDS = 1.0
+# A ring asked for this recently is for a live reservation (a late one, e.g. queued while the
+# AMI connection was down, is checked against the router first; the agent's FastAGI session
+# refuses a call no longer theirs anyway).
+FRESH_REQUEST_SECONDS = 2.0
+
+
+class AsteriskDriver:
+    def __init__(self, runtime, ami_settings, redis_url: str) -> None:
+        self._runtime = runtime
+        self._ami_settings = ami_settings
+        self._redis_url = redis_url
+        config = runtime.config
+        self.state = AsteriskState(runtime.redis, config.hotline.id)
+        self.events = AsteriskEvents(runtime, self.state, on_fully_booted=self.schedule_resync)
+        sounds_dir = config.asterisk.sounds_dir or str(config.prompt_audio_dir.resolve())
+        self.scripts = FastAgiScripts(
+            runtime, self.state, self.events, PromptFiles(sounds_dir, PLACEHOLDER_MAX),
+            Bridging(config.asterisk.bridge_profile, config.asterisk.caller_profile, config.asterisk.agent_profile,
+                     config.asterisk.music_class))
+        self._lease_key = f"{self.state.owner_key}:{ami_settings.host}:{ami_settings.port}"
+        self._token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._tasks: list[asyncio.Task] = []
+        self._resync: asyncio.Task | None = None
+        self.ami: AmiConnection | None = None
+        self.agi_server: asyncio.AbstractServer | None = None
+        self.stopped = asyncio.Event()
+        self.resyncs = 0  # completed resyncs (tests and logs)
+
+    # -- life cycle -------------------------------------------------------------------
+    async def start(self) -> None:
+        """Serve FastAGI, become the AMI owner, log in. Raises AmiLoginRefused at once on a
+        wrong user or secret."""
+        s = self._ami_settings
+        self.agi_server = await asyncio.start_server(self.scripts.serve, s.agi_host, s.agi_port)
+        log.info("FastAGI listening on %s:%s", s.agi_host, self.agi_port)
+        await self._become_owner()
+        self.ami = AmiConnection(host=s.host, port=s.port, username=s.username, secret=s.secret,
+                                 on_event=self.events.dispatch, on_login=self.schedule_resync,
+                                 action_timeout=self._runtime.config.asterisk.ami_action_timeout_seconds)
+        self.ami.connect()
+        try:
+            await self.ami.first_login
+        except Exception:
+            await self.close()
+            raise
+        self._tasks = [asyncio.create_task(self._keep_lease()), asyncio.create_task(self._take_requests())]
+
+    @property
+    def agi_port(self) -> int:
+        return self.agi_server.sockets[0].getsockname()[1] if self.agi_server else 0
+
+    async def run(self) -> None:
+        await self.start()
+        try:
+            await self.stopped.wait()
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        self.stopped.set()
+        for task in self._tasks + ([self._resync] if self._resync else []):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.ami is not None:
+            self.ami.close()
+        if self.agi_server is not None:
+            self.agi_server.close()
+        sessions = list(self.scripts.running)
+        for session in sessions:
+            session.cancel()
+        await asyncio.gather(*sessions, return_exceptions=True)
+        self._runtime.redis.eval(RELEASE_LEASE, 1, self._lease_key, self._token)
+
+    # -- ownership --------------------------------------------------------------------
+    async def _become_owner(self) -> None:
+        told = False
+        while not self._runtime.redis.set(self._lease_key, self._token, nx=True, px=int(LEASE_SECONDS * 1000)):
+            if not told:
+                log.info("AMI of %s is owned by %s; standing by", self._ami_settings.host,
+                         self._runtime.redis.get(self._lease_key))
+                told = True
+            await asyncio.sleep(LEASE_SECONDS / 3)
+
+    async def _keep_lease(self) -> None:
+        while True:
+            await asyncio.sleep(LEASE_SECONDS / 3)
+            if not self._runtime.redis.eval(RENEW_LEASE, 1, self._lease_key, self._token, int(LEASE_SECONDS * 1000)):
+                log.error("lost the AMI ownership of %s; stopping", self._ami_settings.host)
+                self.stopped.set()
+                return
+
+    # -- resync -----------------------------------------------------------------------
+    def schedule_resync(self) -> None:
+        if self._resync is None or self._resync.done():
+            self._resync = asyncio.get_running_loop().create_task(self.resync())
+
+    async def resync(self) -> list[str]:
+        """Compare what Redis holds with Asterisk's live channels and close the difference."""
+        try:
+            listing = await self.ami.action({"Action": "CoreShowChannels"}, as_list=True)
+        except AmiUnavailable as exc:
+            log.warning("resync skipped: %s", exc.message)
+            return []
+        live = {m.get("Uniqueid") for m in listing if m.get("Event") == "CoreShowChannel"}
+        closed = self.events.reconcile(live)
+        self.resyncs += 1
+        log.info("resynced with Asterisk: %d live channels, %d calls closed", len(live), len(closed))
+        return closed
+
+    # -- AMI actions asked for through Redis ------------------------------------------------
+    async def _take_requests(self) -> None:
+        client = redis.asyncio.Redis.from_url(self._redis_url, decode_responses=True)
+        try:
+            while True:
+                item = await client.blpop([self.state.requests_key], timeout=REQUEST_POLL_SECONDS)
+                if item is not None:
+                    await self.perform(json.loads(item[1]))
+        finally:
+            await client.aclose()
+
+    async def perform(self, request: dict) -> None:
+        try:
+            if request.get("op") == "originate":
+                fresh = time.time() - float(request.get("asked", 0)) < FRESH_REQUEST_SECONDS
+                await self._originate(request["leg"], request["call"], request["agent"], request["device"], fresh)
+            elif request.get("op") == "hangup":
+                await self._hang_up(request["leg"])
+            else:
+                log.error("unknown AMI request %r", request)
+        except (KeyError, TypeError):
+            log.error("malformed AMI request %r", request)
+
+    async def _originate(self, leg_id: str, call_id: str, agent_id: str, device: str, fresh: bool) -> None:
+        calls = self._runtime.calls
+        if not fresh and not self._still_reserved(call_id, agent_id):
+            self.state.forget_leg(leg_id)  # asked for before a restart or a timeout: nobody to ring for
+            return
+        config = self._runtime.config
+        hotline = config.hotline
+        fields = {
+            "Action": "Originate",
+            "ActionID": leg_id,
+            "ChannelId": leg_id,
+            "Channel": device,
+            "Context": config.asterisk.agent_context,
+            "Exten": "s",
+            "Priority": "1",
+            "Timeout": str(config.routing.ring_timeout_seconds * 1000),
+            "CallerID": f'"{hotline.name.get("en") or hotline.id}" <{hotline.number}>',
+            "Async": "true",
+            "Variable": [f"ONECALL_CALL={call_id}", f"ONECALL_AGENT={agent_id}"],
+        }
+        try:
+            reply = await self.ami.action(fields)
+        except AmiUnavailable as exc:
+            log.error("could not ring %s for call %s: %s", agent_id, call_id, exc.message)
+            calls.agent_missed(call_id, agent_id, "asterisk-unavailable")
+            self.state.forget_leg(leg_id)
+            return
+        if reply.get("Response") != "Success":
+            log.error("Asterisk refused to ring %s (%s): %s", agent_id, device, reply.get("Message"))
+            calls.agent_missed(call_id, agent_id, "ring-failed")
+            self.state.forget_leg(leg_id)
+
+    def _still_reserved(self, call_id: str, agent_id: str) -> bool:
+        try:
+            record = self._runtime.routing.call(call_id)
+        except RoutingError:
+            return False
+        return record.state == "reserved" and record.agent_id == agent_id
+
+    async def _hang_up(self, leg_id: str) -> None:
+        channel = self.state.leg_channel(leg_id)
+        if not channel:
+            return
+        try:
+            await self.ami.action({"Action": "Hangup", "Channel": channel})
+        except AmiUnavailable as exc:
+            log.warning("could not hang up %s: %s", channel, exc.message)

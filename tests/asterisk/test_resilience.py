@@ -1,0 +1,111 @@
+"""Asterisk going away and coming back, phones going unreachable, bad credentials and bad
+frames: OneCall recovers, and nothing stays reserved or busy for a call that is gone."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from onecall.errors import AmiLoginRefused
+from tests.asterisk.conftest import ami_settings
+from tests.asterisk.harness import DriverThread
+from tests.asterisk.test_asterisk_call import (CITIZEN_UNIQUEID, AgentPhones, call_state, citizen_channel,
+                                               make_available)
+from tests.conftest import wait_for
+
+
+def test_wrong_ami_secret_is_a_clear_error_at_start(asterisk_runtime, fake_asterisk, redis_url):
+    thread = DriverThread(asterisk_runtime, ami_settings(fake_asterisk, secret="wrong"), redis_url)
+    with pytest.raises(AmiLoginRefused) as refused:
+        thread.start()
+    thread.stop()
+    assert "refused AMI user 'onecall'" in refused.value.message
+    assert "Authentication failed" in refused.value.message
+    assert "ONECALL_AMI_SECRET" in refused.value.message
+
+
+def test_login_asks_only_for_the_events_it_uses(driver, fake_asterisk):
+    assert fake_asterisk.login_event_masks[-1] == "system,call"
+
+
+def connected_call(runtime, driver, fake_asterisk):
+    make_available(runtime, "kim.minji")
+    phones = AgentPhones(driver, fake_asterisk)
+    citizen = citizen_channel(driver, fake_asterisk, keys="12")
+    citizen.wait_executed("ConfBridge")
+    agent_leg = phones.legs[0]
+    agent_leg.wait_executed("ConfBridge")
+    return citizen, agent_leg
+
+
+def test_connection_lost_then_a_different_channel_list_resyncs_and_frees_the_agent(asterisk_runtime, driver,
+                                                                                     fake_asterisk):
+    runtime = asterisk_runtime
+    citizen, agent_leg = connected_call(runtime, driver, fake_asterisk)
+    # A second caller waits for a fines agent; their channel survives.
+    survivor = citizen_channel(driver, fake_asterisk, keys="12", uniqueid="1795349870.9", callerid="+821098765432")
+    wait_for(lambda: call_state(runtime, "1795349870.9") == "waiting")
+    resyncs_before = driver.driver.resyncs
+
+    # The AMI connection drops; meanwhile the connected call's channels vanish and no event
+    # (nor its FastAGI sessions, whose sockets stay open here) says so.
+    fake_asterisk.drop()
+    fake_asterisk.remove_channel(CITIZEN_UNIQUEID, emit_hangup=False)
+    fake_asterisk.remove_channel(agent_leg.uniqueid, emit_hangup=False)
+    fake_asterisk.wait_logged_in(1, timeout=10)
+    wait_for(lambda: driver.driver.resyncs > resyncs_before)
+
+    assert runtime.routing.call(CITIZEN_UNIQUEID).state == "ended"
+    assert runtime.routing.agent("kim.minji").status == "wrapup"  # not busy for a call that no longer exists
+    assert runtime.routing.call("1795349870.9").state == "waiting"
+    for channel in (citizen, agent_leg, survivor):
+        channel.hangup()
+
+
+def test_asterisk_restart_mid_call_ends_the_call_and_reconnects(asterisk_runtime, driver, fake_asterisk):
+    runtime = asterisk_runtime
+    citizen, agent_leg = connected_call(runtime, driver, fake_asterisk)
+    resyncs_before = driver.driver.resyncs
+
+    # `core restart now` (06-core-restart): Hangup events, Shutdown, sockets closed, back with no call.
+    fake_asterisk.restart(new_channels=[{"channel": "PJSIP/trunk-00000001", "uniqueid": "1795350000.1"}],
+                          reset_first_connection=True)
+    wait_for(lambda: driver.driver.resyncs > resyncs_before, timeout=15)
+
+    assert runtime.routing.call(CITIZEN_UNIQUEID).state == "ended"
+    assert runtime.routing.agent("kim.minji").status == "wrapup"
+    assert fake_asterisk.logged_in_count == 1
+    for channel in (citizen, agent_leg):
+        channel.hangup()
+
+
+def test_unreachable_phone_stops_calls_until_it_is_back(asterisk_runtime, driver, fake_asterisk):
+    runtime = asterisk_runtime
+    make_available(runtime, "kim.minji")
+    fake_asterisk.emit_device_state("PJSIP/1001", "UNAVAILABLE")
+    wait_for(lambda: runtime.routing.agent("kim.minji").status == "offline")
+    assert runtime.routing.agent("kim.minji").reason == "unreachable"
+
+    fake_asterisk.emit_contact_status("1001", "Reachable")
+    wait_for(lambda: runtime.routing.agent("kim.minji").status == "available")
+
+
+def test_agent_on_break_stays_on_break_when_the_phone_comes_back(asterisk_runtime, driver, fake_asterisk):
+    runtime = asterisk_runtime
+    runtime.routing.set_status("lee.jiwon", "break", "lunch")
+    fake_asterisk.emit_contact_status("1002", "Unreachable")
+    wait_for(lambda: runtime.redis.sismember(driver.driver.state.unreachable_key, "lee.jiwon"))
+    fake_asterisk.emit_device_state("PJSIP/1002", "NOT_INUSE")
+    wait_for(lambda: not runtime.redis.sismember(driver.driver.state.unreachable_key, "lee.jiwon"))
+    agent = runtime.routing.agent("lee.jiwon")
+    assert (agent.status, agent.reason) == ("break", "lunch")
+
+
+def test_malformed_frame_is_logged_and_skipped(asterisk_runtime, driver, fake_asterisk, caplog):
+    runtime = asterisk_runtime
+    make_available(runtime, "kim.minji")
+    caplog.set_level(logging.WARNING, logger="onecall.asterisk.ami")
+    fake_asterisk.send_raw(b"this is not AMI\r\nat all\r\n\r\n")
+    fake_asterisk.emit_device_state("PJSIP/1001", "UNAVAILABLE")  # the stream goes on
+    wait_for(lambda: runtime.routing.agent("kim.minji").status == "offline")
+    assert any("malformed AMI frame" in record.getMessage() for record in caplog.records)
