@@ -159,7 +159,6 @@ async def onecall_side(runtime, ami: AmiSettings, url: str, pipe) -> list[float]
     await driver.start()
     pipe.send(driver.agi_port)
     try:
-        loop = asyncio.get_running_loop()
         while not pipe.poll():
             await asyncio.sleep(0.1)
         return pipe.recv()

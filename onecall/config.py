@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ivr.errors import FlowInvalid
+from ivr.hold import DRIVER_PROMPTS
 from ivr.prompts import PromptCatalog, load_catalog
 from ivr.validate import load_flow_file
 from ivr.yamlstrict import UniqueKeyLoader  # refuses duplicate keys, which PyYAML would silently merge
@@ -250,6 +251,19 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
+def _driver_prompt_problems(catalog: PromptCatalog, catalog_file: str, languages: set[str]):
+    for prompt_id, names in DRIVER_PROMPTS.items():
+        where = f"files.prompts ({catalog_file}) {prompt_id}"
+        if prompt_id not in catalog:
+            yield where, "is missing; the drivers speak it to waiting callers and agents"
+            continue
+        for language in sorted(languages):
+            if not catalog.has(prompt_id, language):
+                yield where, f"has no text in language '{language}'"
+        if catalog.placeholders(prompt_id) != names:
+            yield where, f"must use exactly the placeholders {sorted(names) or 'none'}"
+
+
 def load_config(path: str | Path) -> OneCallConfig:
     path = Path(path)
     source = str(path)
@@ -265,6 +279,7 @@ def load_config(path: str | Path) -> OneCallConfig:
         catalog = load_catalog(catalog_path)
     except Exception as exc:  # the catalog loader names the bad entry in its message
         raise ConfigInvalid(source, [("files.prompts", f"{catalog_path}: {exc}")]) from None
+    problems.extend(_driver_prompt_problems(catalog, raw.files.prompts, set(raw.languages)))
     flow = None
     try:
         flow = load_flow_file(

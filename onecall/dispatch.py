@@ -43,18 +43,35 @@ class Dispatcher:
         self._redis = redis_client
         self._legs_prefix = f"oc:{{{config.hotline.id}}}:agent-leg:"
 
+    # Channels whose pop-and-ring runs in the caller's thread. The Asterisk driver sets
+    # {"asterisk"}: its ring is a hand-over to its own loop and the pop a few Redis writes, so
+    # the hop to a pool thread would cost more than it saves (a ring over Twilio's REST API
+    # always goes to the pool).
+    inline_channels: frozenset[str] = frozenset()
+
     def dispatch(self, reservation) -> None:
-        """Queue the pop-and-ring for a fresh reservation (None is ignored)."""
-        if reservation is not None:
+        """Pop and ring for a fresh reservation (None is ignored), on the pool unless inline."""
+        if reservation is None:
+            return
+        if not self.inline_channels:
             self._executor.submit(self._connect_logged, reservation)
+            return
+        try:
+            record = self._routing.call(reservation.call_id)
+        except RoutingError:
+            return  # ended in between: nothing to pop or ring
+        if (record.data or {}).get("channel", "twilio") in self.inline_channels:
+            self._connect_logged(reservation, record)
+        else:
+            self._executor.submit(self._connect_logged, reservation, record)
 
     def dispatch_all(self, reservations) -> None:
         for reservation in reservations or ():
             self.dispatch(reservation)
 
-    def _connect_logged(self, reservation) -> None:
+    def _connect_logged(self, reservation, record=None) -> None:
         try:
-            self.connect(reservation)
+            self.connect(reservation, record)
         except Exception:  # a thread-pool task must never die silently
             log.exception("dispatching reservation of call %s to %s failed", reservation.call_id, reservation.agent_id)
 
@@ -88,9 +105,9 @@ class Dispatcher:
                                      reservation.caller, department_names),
         }
 
-    def connect(self, reservation) -> None:
+    def connect(self, reservation, record=None) -> None:
         """Pop, then ring; on a ring failure give the call back and try the next agent."""
-        record = self._routing.call(reservation.call_id)
+        record = record or self._routing.call(reservation.call_id)
         self._pops.publish(self.build_pop(reservation, record))
         channel = (record.data or {}).get("channel", "twilio")
         ringer = self._ringers.get(channel)

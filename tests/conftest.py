@@ -79,6 +79,19 @@ def wait_for(condition, timeout: float = 10.0, interval: float = 0.02):
     pytest.fail(f"condition not met within {timeout}s: {getattr(condition, '__name__', condition)}")
 
 
+def wait_healthy(server, base_url: str, timeout: float = 30.0) -> None:
+    """Wait until a started `onecall serve` answers /healthz; fail with its output if it died."""
+    import requests
+
+    def healthy():
+        try:
+            return requests.get(f"{base_url}/healthz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return server.poll() is not None and pytest.fail(server.stdout.read())
+
+    wait_for(healthy, timeout=timeout)
+
+
 @pytest.fixture(scope="session")
 def demo_config():
     return load_config(ROOT / "config.yaml")

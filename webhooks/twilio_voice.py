@@ -27,7 +27,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
 from ivr.actions import Say
-from ivr.events import CallerHungUp, DigitsEntered, NoInput, SpeechHeard
+from ivr.events import DigitsEntered, NoInput, SpeechHeard
 from ivr.state import CallState
 from routing import RoutingError
 from webhooks.jsonio import http_error_response

@@ -77,25 +77,23 @@ class AsteriskEvents:
             self.agent_leg_gone(uniqueid, leg[0], leg[1], "agent-hung-up")
 
     def on_device_state(self, message: dict) -> None:
-        agent_id = self._agent_of_device.get(message.get("Device", ""))
         state = message.get("State", "")
-        if agent_id is None:
-            return
-        if state in UNREACHABLE_DEVICE_STATES:
-            self.agent_unreachable(agent_id)
-        elif state in REACHABLE_DEVICE_STATES:
-            self.agent_reachable(agent_id)
+        reachable = False if state in UNREACHABLE_DEVICE_STATES else True if state in REACHABLE_DEVICE_STATES else None
+        self._phone_report(message.get("Device", ""), reachable)
 
     def on_contact_status(self, message: dict) -> None:
-        endpoint = message.get("EndpointName") or message.get("AOR", "")
-        agent_id = self._agent_of_device.get(f"PJSIP/{endpoint}")
         status = message.get("ContactStatus", "")
-        if agent_id is None:
-            return
-        if status in UNREACHABLE_CONTACT:
-            self.agent_unreachable(agent_id)
-        elif status in REACHABLE_CONTACT:
+        reachable = False if status in UNREACHABLE_CONTACT else True if status in REACHABLE_CONTACT else None
+        self._phone_report(f"PJSIP/{message.get('EndpointName') or message.get('AOR', '')}", reachable)
+
+    def _phone_report(self, device: str, reachable: bool | None) -> None:
+        agent_id = self._agent_of_device.get(device)
+        if agent_id is None or reachable is None:
+            return  # not an agent's phone, or a state that says nothing about reachability
+        if reachable:
             self.agent_reachable(agent_id)
+        else:
+            self.agent_unreachable(agent_id)
 
     # -- moments, shared with resync and the FastAGI sessions ------------------------------
     def citizen_gone(self, call_id: str, reason: str) -> None:

@@ -70,15 +70,20 @@ class AsteriskState:
         pipe.execute()
 
     # -- agent legs ------------------------------------------------------------------
-    def ring(self, call_id: str, agent_id: str, device: str) -> str:
-        """Name a new agent leg and ask the AMI owner to originate it, in one round trip."""
+    def ring(self, call_id: str, agent_id: str, device: str, owner_here=None) -> str:
+        """Name a new agent leg and have the AMI owner originate it: handed over directly when
+        the owner runs in this process, else queued in Redis in the same round trip."""
         leg_id = f"oc-{uuid.uuid4().hex[:20]}"
+        request = {"op": "originate", "leg": leg_id, "call": call_id, "agent": agent_id, "device": device,
+                   "asked": time.time()}
         pipe = self.redis.pipeline()
         pipe.hset(self.legs_key, leg_id, f"{call_id} {agent_id}")
         pipe.hset(self.leg_of_key, call_id, leg_id)
-        pipe.rpush(self.requests_key, json.dumps({"op": "originate", "leg": leg_id, "call": call_id,
-                                                  "agent": agent_id, "device": device, "asked": time.time()}))
+        if owner_here is None:
+            pipe.rpush(self.requests_key, json.dumps(request))
         pipe.execute()
+        if owner_here is not None:
+            owner_here(request)
         return leg_id
 
     def leg(self, leg_id: str) -> tuple[str, str] | None:
@@ -128,12 +133,17 @@ class AsteriskRinger:
     def __init__(self, redis_client, namespace: str, config) -> None:
         self._state = AsteriskState(redis_client, namespace)
         self._devices = {agent.id: agent.asterisk_device for agent in config.agents if agent.asterisk_device}
+        # Set by the AMI owner when it runs in this process: takes a request, thread-safe.
+        self.owner_here = None
 
     def ring(self, call_id: str, agent_id: str, endpoint: str) -> str:
         device = self._devices.get(agent_id)
         if device is None:
             raise TelephonyUnavailable(f"agent {agent_id} has no asterisk_device to ring")
-        return self._state.ring(call_id, agent_id, device)
+        return self._state.ring(call_id, agent_id, device, self.owner_here)
 
     def hang_up(self, leg_id: str) -> None:
-        self._state.request("hangup", leg=leg_id)
+        if self.owner_here is not None:
+            self.owner_here({"op": "hangup", "leg": leg_id})
+        else:
+            self._state.request("hangup", leg=leg_id)

@@ -37,6 +37,8 @@ class DriverThread:
         return self.driver.agi_port
 
     def stop(self) -> None:
+        if self.loop.is_closed():
+            return
         if self.driver is not None:
             try:
                 self.call(self.driver.close)

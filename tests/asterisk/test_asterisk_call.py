@@ -42,14 +42,16 @@ class AgentPhones:
     """Answers each Originate like a phone whose dialplan (`onecall-agent`) then hands the
     answered leg to OneCall over FastAGI."""
 
-    def __init__(self, driver, fake_asterisk, answer: bool = True) -> None:
+    def __init__(self, driver, fake_asterisk, answer: bool = True, first_answers: tuple[bool, ...] = ()) -> None:
         self.legs: list[FakeAgiChannel] = []
-        self.answer = answer
+        self.answer = answer  # for every ring after the `first_answers`
+        self._first_answers = list(first_answers)
         self._driver = driver
         fake_asterisk.on_originate = self.originated
 
     def originated(self, action) -> OriginateOutcome:
-        if not self.answer:
+        answer = self._first_answers.pop(0) if self._first_answers else self.answer
+        if not answer:
             return OriginateOutcome("no-answer")
         return OriginateOutcome("answer", then=self.run_agent_leg)
 
@@ -125,12 +127,11 @@ def test_caller_hears_menus_from_the_rendered_prompts_in_their_language(asterisk
 def test_unanswered_agent_gives_the_call_back_and_the_next_agent_is_rung(asterisk_runtime, driver, fake_asterisk):
     runtime = asterisk_runtime
     make_available(runtime, "kim.minji", "park.seojun")
-    phones = AgentPhones(driver, fake_asterisk, answer=False)
+    AgentPhones(driver, fake_asterisk, first_answers=(False,))
     citizen = citizen_channel(driver, fake_asterisk, keys="12")
 
     first = fake_asterisk.wait_for_action("Originate")
     assert first["Channel"] == "PJSIP/1001"
-    phones.answer = True
     second = fake_asterisk.wait_for_action("Originate", predicate=lambda a: a["Channel"] == "PJSIP/1003")
     assert second["ChannelId"] != first["ChannelId"]
     assert runtime.routing.agent("kim.minji").status == "break"  # missed: not offered calls until they are back

@@ -13,6 +13,7 @@ from tests.prompts.helpers import read_wav
 
 DEMO_PLAIN_PROMPTS = 15  # prompts/catalog.yaml: 17 prompts, 2 of them with one placeholder
 DEMO_FILES = 2 * (DEMO_PLAIN_PROMPTS + 2 * PLACEHOLDER_MAX)  # in ko and en
+SHORT_FILES = 2 * (DEMO_PLAIN_PROMPTS + PLACEHOLDER_MAX)  # with_short_texts: queue_position's numbers only
 
 
 def onecall(*args: str, cwd, env=None) -> subprocess.CompletedProcess:
@@ -52,11 +53,12 @@ def test_build_the_demo_catalog_then_rebuild_then_drop_a_prompt(deployment_dir):
 
 
 def with_short_texts(deployment_dir) -> None:
-    """Every prompt a word long, placeholder prompts left out: a build of seconds."""
+    """Every prompt a word long, expected_wait left out: a build of seconds. queue_position
+    stays (the drivers need it), as just its number."""
     catalog = deployment_dir / "prompts" / "catalog.yaml"
     data = yaml.safe_load(catalog.read_text(encoding="utf-8"))
-    data["prompts"] = {pid: {language: "Hello." for language in texts} for pid, texts in data["prompts"].items()
-                       if pid not in ("queue_position", "expected_wait")}
+    data["prompts"] = {pid: {language: "{position}." if pid == "queue_position" else "Hello." for language in texts}
+                       for pid, texts in data["prompts"].items() if pid != "expected_wait"}
     catalog.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
 
 
@@ -65,12 +67,12 @@ def test_out_and_config_flags(deployment_dir, tmp_path):
     out = tmp_path / "elsewhere"
     result = onecall("prompts", "build", "--config", str(deployment_dir / "config.yaml"), "--out", str(out), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"elsewhere: {2 * DEMO_PLAIN_PROMPTS} rendered, 0 unchanged, 0 removed"
+    assert result.stdout.strip() == f"elsewhere: {SHORT_FILES} rendered, 0 unchanged, 0 removed"
     assert (out / "ko" / "goodbye.wav").is_file() and (out / "manifest.json").is_file()
     assert not (deployment_dir / "prompts" / "audio").exists()
     forced = onecall("prompts", "build", "--force", "--out", str(out), cwd=tmp_path,
                      env={**os.environ, "ONECALL_CONFIG": str(deployment_dir / "config.yaml")})
-    assert forced.stdout.strip() == f"elsewhere: {2 * DEMO_PLAIN_PROMPTS} rendered, 0 unchanged, 0 removed"
+    assert forced.stdout.strip() == f"elsewhere: {SHORT_FILES} rendered, 0 unchanged, 0 removed"
 
 
 def test_without_espeak_ng_the_command_fails_with_the_install_hint(deployment_dir, tmp_path):

@@ -11,7 +11,7 @@ import sys
 import pytest
 import requests
 
-from tests.conftest import free_port, wait_for
+from tests.conftest import free_port, wait_healthy
 
 
 
@@ -32,14 +32,7 @@ def test_serve_with_embedded_redis_then_simulated_call(workdir):
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-
-        def healthy():
-            try:
-                return requests.get(f"{base}/healthz", timeout=1).status_code == 200
-            except requests.ConnectionError:
-                return server.poll() is not None and pytest.fail(server.stdout.read())
-
-        wait_for(healthy, timeout=30)
+        wait_healthy(server, base)
         assert (workdir / "instance" / "redis-url").read_text().startswith("redis://127.0.0.1:")  # embedded
         token = json.loads((workdir / "instance" / "secrets.json").read_text())["api_token"]
         reply = requests.post(f"{base}/api/agents/yoon.taeho/status", json={"status": "available"},

@@ -43,6 +43,9 @@ def test_demo_config_is_valid():
     (lambda d: d["routing"].update(reservation_timout_seconds=3), "routing.reservation_timout_seconds", "not a known setting"),
     (lambda d: d["skills"]["water"]["name"].pop("en"), "skills.water.name", "no text in language 'en'"),
     (lambda d: d.pop("agents"), "agents", "is required"),
+    (lambda d: d["agents"][3].update(asterisk_device="PJSIP/1001"), "agents[3].asterisk_device", "also the phone of kim.minji"),
+    (lambda d: d["agents"][3].update(asterisk_device="1004"), "agents[3].asterisk_device", "should match pattern"),
+    (lambda d: d.update(asterisk={"agent_context": "bad context"}), "asterisk.agent_context", "should match pattern"),
 ])
 def test_invalid_config_names_field_and_reason(config_dir, change, field, reason):
     path = _edit(config_dir, change)
@@ -70,3 +73,22 @@ def test_onecall_check_prints_problems_and_exits_non_zero(config_dir):
     ok = subprocess.run([sys.executable, "-m", "onecall.cli", "check", str(ROOT / "config.yaml")],
                         capture_output=True, text=True)
     assert ok.returncode == 0 and "OK" in ok.stdout
+
+
+def _edit_catalog(config_dir: Path, change) -> None:
+    path = config_dir / "prompts" / "catalog.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data["prompts"])
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda p: p.pop("agent_whisper"), "agent_whisper: is missing"),
+    (lambda p: p["please_hold"].pop("en"), "please_hold: has no text in language 'en'"),
+    (lambda p: p["queue_position"].update(ko="대기 중입니다.", en="Please wait."), "must use exactly the placeholders"),
+])
+def test_catalog_must_hold_what_the_drivers_speak(config_dir, change, reason):
+    _edit_catalog(config_dir, change)
+    with pytest.raises(ConfigInvalid) as caught:
+        load_config(config_dir / "config.yaml")
+    assert reason in caught.value.message
