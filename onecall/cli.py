@@ -111,6 +111,22 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_doctor(args) -> int:
+    """Check that this deployment can take calls; exit 1 when a check fails."""
+    from onecall.doctor import run_checks
+    from onecall.redis_server import reachable
+
+    config = _load_config_or_exit(_config_path(args))
+    settings = load_settings(instance_dir=INSTANCE_DIR)
+    redis_url = settings.redis_url
+    if redis_url is None and REDIS_URL_FILE.exists() and reachable(REDIS_URL_FILE.read_text().strip()):
+        redis_url = REDIS_URL_FILE.read_text().strip()
+    checks = run_checks(config, settings, redis_url)
+    for check in checks:
+        print(check.line())
+    return 0 if all(check.ok for check in checks) else 1
+
+
 ASTERISK_READY = "asterisk driver ready"
 ASTERISK_START_SECONDS = 15.0  # how long `serve` waits for the driver's first AMI login
 
@@ -269,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--talk", type=float, default=2.0, help="seconds to stay connected with --press")
     call.add_argument("--twilio-port", type=int, default=8099, help="port of the Twilio API stand-in")
     call.set_defaults(handler=cmd_call)
+
+    doctor = commands.add_parser("doctor", help="check config, Redis, prompt audio and the Asterisk login")
+    _config_flag(doctor)
+    doctor.set_defaults(handler=cmd_doctor)
 
     asterisk = commands.add_parser("asterisk", help="run only the Asterisk driver (AMI owner + FastAGI server)")
     _config_flag(asterisk)

@@ -93,3 +93,32 @@ def test_onecall_serve_refuses_to_start_with_a_wrong_secret(deployment_dir, fake
     assert result.returncode == 2
     assert "refused AMI user 'onecall'" in result.stderr
     assert "the Asterisk driver did not start" in result.stderr
+
+
+def _doctor(deployment_dir, env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "onecall.cli", "doctor"], cwd=deployment_dir, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_doctor_checks_the_ami_login_and_the_prompt_audio(deployment_dir, fake_asterisk, redis_url, redis_client):
+    from onecall.config import load_config
+    from onecall.prompt_audio import plan_files, tts_voices
+
+    missing_audio = _doctor(deployment_dir, _environment(fake_asterisk, redis_url, AMI_SECRET))
+    assert missing_audio.returncode == 1
+    assert "FAIL prompt audio: 150 of 150 files missing" in missing_audio.stdout
+    assert f"ok   asterisk AMI: 127.0.0.1:{fake_asterisk.port} as onecall: logged in" in missing_audio.stdout
+    assert not fake_asterisk.actions_named("Originate")  # a check never rings anyone
+
+    config = load_config(deployment_dir / "config.yaml")
+    for planned in plan_files(config.catalog, tts_voices(config))[0]:
+        path = config.prompt_audio_dir / planned.relative_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"RIFF")
+    ready = _doctor(deployment_dir, _environment(fake_asterisk, redis_url, AMI_SECRET))
+    assert ready.returncode == 0, ready.stdout
+    assert "ok   agent phones: 12 of 12 agents have an asterisk_device" in ready.stdout
+
+    refused = _doctor(deployment_dir, _environment(fake_asterisk, redis_url, "wrong"))
+    assert refused.returncode == 1
+    assert "FAIL asterisk AMI" in refused.stdout and "login refused (Authentication failed)" in refused.stdout
