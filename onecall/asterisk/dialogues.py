@@ -96,15 +96,26 @@ class FastAgiScripts:
             while step is not None:
                 step = await self._next_step(dialogue, step)
         except asyncio.CancelledError:
-            # OneCall is shutting down, not the call: a conversation in its room goes on, and
-            # the AMI Hangup (or the resync after a restart) ends it later.
+            # OneCall is shutting down, not the call. A conversation in its room goes on (the
+            # AMI Hangup, or the resync after a restart, ends it later). A caller still in the
+            # menu or the queue leaves the router, since no session of ours holds them any more:
+            # the dialplan dials its fallback when AGI() returns.
             shutting_down = True
+            self._hand_to_dialplan(call_id)
             raise
         finally:
             self.answered.pop(call_id, None)
             if not shutting_down:
                 self._events.citizen_gone(call_id, "caller-hung-up" if session.hung_up.is_set() else "call-finished")
                 self._runtime.dispatcher.hang_up_agent_leg(call_id)  # the agent is not left alone in the room
+
+    def _hand_to_dialplan(self, call_id: str) -> None:
+        try:
+            connected = self._routing.call(call_id).state == "connected"
+        except RoutingError:
+            connected = False
+        if not connected:
+            self._events.citizen_gone(call_id, "handed-to-dialplan-fallback")
 
     async def _next_step(self, dialogue: AgiDialogue, step: Step) -> Step | None:
         """Perform one step's actions; the next step, or None when the call is done."""

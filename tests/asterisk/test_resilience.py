@@ -109,3 +109,20 @@ def test_malformed_frame_is_logged_and_skipped(asterisk_runtime, driver, fake_as
     fake_asterisk.emit_device_state("PJSIP/1001", "UNAVAILABLE")  # the stream goes on
     wait_for(lambda: runtime.routing.agent("kim.minji").status == "offline")
     assert any("malformed AMI frame" in record.getMessage() for record in caplog.records)
+
+
+def test_stopping_onecall_leaves_conversations_alone_and_hands_waiting_callers_to_the_dialplan(
+        asterisk_runtime, driver, fake_asterisk):
+    runtime = asterisk_runtime
+    citizen, agent_leg = connected_call(runtime, driver, fake_asterisk)
+    waiting = citizen_channel(driver, fake_asterisk, keys="12", uniqueid="1795349870.9", callerid="+821098765432")
+    wait_for(lambda: call_state(runtime, "1795349870.9") == "waiting")
+
+    driver.stop()
+
+    waiting.wait_closed()  # AGI() returns: the sample dialplan dials its fallback group
+    assert runtime.routing.call("1795349870.9").state == "ended"  # never offered to an agent now
+    assert runtime.routing.call(CITIZEN_UNIQUEID).state == "connected"  # the conversation goes on
+    assert runtime.routing.agent("kim.minji").status == "busy"
+    for channel in (citizen, agent_leg):
+        channel.close()
