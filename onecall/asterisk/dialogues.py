@@ -106,16 +106,23 @@ class FastAgiScripts:
         finally:
             self.answered.pop(call_id, None)
             if not shutting_down:
-                self._events.citizen_gone(call_id, "caller-hung-up" if session.hung_up.is_set() else "call-finished")
-                self._runtime.dispatcher.hang_up_agent_leg(call_id)  # the agent is not left alone in the room
+                self._close(call_id, "caller-hung-up" if session.hung_up.is_set() else "call-finished")
+
+    def _close(self, call_id: str, reason: str) -> None:
+        try:
+            self._events.citizen_gone(call_id, reason)
+            self._runtime.dispatcher.hang_up_agent_leg(call_id)  # the agent is not left alone in the room
+        except Exception:  # Redis away: the resync after the next login closes it
+            log.exception("call %s: could not close it in the router", call_id)
 
     def _hand_to_dialplan(self, call_id: str) -> None:
         try:
-            connected = self._routing.call(call_id).state == "connected"
+            if self._routing.call(call_id).state != "connected":
+                self._events.citizen_gone(call_id, "handed-to-dialplan-fallback")
         except RoutingError:
-            connected = False
-        if not connected:
             self._events.citizen_gone(call_id, "handed-to-dialplan-fallback")
+        except Exception:
+            log.exception("call %s: could not take it out of the router", call_id)
 
     async def _next_step(self, dialogue: AgiDialogue, step: Step) -> Step | None:
         """Perform one step's actions; the next step, or None when the call is done."""
@@ -201,11 +208,11 @@ class FastAgiScripts:
         waiting_caller = self.answered.get(call_id)
         if waiting_caller is not None:
             waiting_caller.set()
-        await dialogue.play(Say("agent_whisper", language))
         try:
+            await dialogue.play(Say("agent_whisper", language))
             await dialogue.join_room(call_id, self._bridging, as_agent=True)
         except ChannelHungUp:
-            pass
+            pass  # the agent hung up, in the whisper or in the room
         self._events.agent_leg_gone(session.uniqueid, call_id, agent_id, "agent-hung-up")
         await dialogue.hang_up()
 

@@ -155,3 +155,25 @@ def test_caller_waits_with_position_until_an_agent_is_free(asterisk_runtime, dri
     assert runtime.routing.call(CITIZEN_UNIQUEID).agent_id == "park.seojun"
     citizen.hangup()
     wait_for(lambda: runtime.routing.agent("park.seojun").status == "wrapup")
+
+
+def test_a_driver_error_mid_call_still_routes_the_caller_to_a_person(asterisk_runtime, driver, fake_asterisk):
+    runtime = asterisk_runtime
+    make_available(runtime, "seo.dawon")  # general (the fallback skill) 5
+    AgentPhones(driver, fake_asterisk)
+    real_step = runtime.calls.step
+    broken_once = []
+
+    def step_that_breaks(state, event, channel):
+        if not broken_once:
+            broken_once.append(event)
+            raise RuntimeError("a bug in the middle of the menu")
+        return real_step(state, event, channel)
+
+    runtime.calls.step = step_that_breaks
+    citizen = citizen_channel(driver, fake_asterisk, keys="1")
+    citizen.wait_executed("ConfBridge")
+    record = runtime.routing.call(CITIZEN_UNIQUEID)
+    assert (record.skill, record.agent_id) == ("general", "seo.dawon")
+    citizen.hangup()
+    wait_for(lambda: runtime.routing.agent("seo.dawon").status == "wrapup")
