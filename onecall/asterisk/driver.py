@@ -16,6 +16,7 @@ import socket
 import time
 import uuid
 
+import redis
 import redis.asyncio
 
 from ivr.asterisk.dialogue import Bridging, PromptFiles
@@ -128,12 +129,24 @@ class AsteriskDriver:
             await asyncio.sleep(LEASE_SECONDS / 3)
 
     async def _keep_lease(self) -> None:
+        """Renew the lease; stop when it is lost or could not be renewed before it lapsed
+        (another process may own the AMI connection by then)."""
+        renewed = time.monotonic()
         while True:
             await asyncio.sleep(LEASE_SECONDS / 3)
-            if not self._runtime.redis.eval(RENEW_LEASE, 1, self._lease_key, self._token, int(LEASE_SECONDS * 1000)):
+            try:
+                held = self._runtime.redis.eval(RENEW_LEASE, 1, self._lease_key, self._token,
+                                                int(LEASE_SECONDS * 1000))
+            except redis.RedisError as exc:
+                if time.monotonic() - renewed < LEASE_SECONDS:
+                    log.warning("could not renew the AMI lease (%s); retrying", exc)
+                    continue
+                held = False
+            if not held:
                 log.error("lost the AMI ownership of %s; stopping", self._ami_settings.host)
                 self.stopped.set()
                 return
+            renewed = time.monotonic()
 
     # -- resync -----------------------------------------------------------------------
     def schedule_resync(self) -> None:
@@ -158,9 +171,20 @@ class AsteriskDriver:
         client = redis.asyncio.Redis.from_url(self._redis_url, decode_responses=True)
         try:
             while True:
-                item = await client.blpop([self.state.requests_key], timeout=REQUEST_POLL_SECONDS)
-                if item is not None:
-                    await self.perform(json.loads(item[1]))
+                try:
+                    item = await client.blpop([self.state.requests_key], timeout=REQUEST_POLL_SECONDS)
+                except redis.RedisError as exc:
+                    log.warning("cannot read AMI requests from Redis (%s); retrying", exc)
+                    await asyncio.sleep(REQUEST_POLL_SECONDS)
+                    continue
+                if item is None:
+                    continue
+                try:
+                    request = json.loads(item[1])
+                except ValueError:
+                    log.error("skipped an AMI request that is not JSON: %r", item[1][:200])
+                    continue
+                await self.perform(request)
         finally:
             await client.aclose()
 
@@ -173,8 +197,10 @@ class AsteriskDriver:
                 await self._hang_up(request["leg"])
             else:
                 log.error("unknown AMI request %r", request)
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             log.error("malformed AMI request %r", request)
+        except Exception:  # a Redis outage, a bug: the next request must still be served
+            log.exception("AMI request %r failed", request)
 
     async def _originate(self, leg_id: str, call_id: str, agent_id: str, device: str, fresh: bool) -> None:
         calls = self._runtime.calls

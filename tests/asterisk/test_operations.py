@@ -122,3 +122,28 @@ def test_doctor_checks_the_ami_login_and_the_prompt_audio(deployment_dir, fake_a
     refused = _doctor(deployment_dir, _environment(fake_asterisk, redis_url, "wrong"))
     assert refused.returncode == 1
     assert "FAIL asterisk AMI" in refused.stdout and "login refused (Authentication failed)" in refused.stdout
+
+
+def test_a_ring_asked_for_by_another_process_goes_through_redis(asterisk_runtime, driver, fake_asterisk, redis_url):
+    """The web tier's workers have no AMI: their rings reach the owner through Redis, and a
+    garbled request there is skipped without stopping the ones behind it."""
+    import redis
+
+    from onecall.asterisk.state import AsteriskRinger
+    from routing import CallRequest
+
+    runtime = asterisk_runtime
+    runtime.routing.set_status("kim.minji", "available")
+    AgentPhones(driver, fake_asterisk, answer=False)
+    runtime.redis.rpush(driver.driver.state.requests_key, "not json")
+    reservation = runtime.routing.enqueue(CallRequest(
+        call_id=CITIZEN_UNIQUEID, skill="fines", language="ko", priority=0, citizen_id=None, caller="+821055501234",
+        data={"verification": "none", "channel": "asterisk"})).reservation
+    other_process = AsteriskRinger(redis.Redis.from_url(redis_url, decode_responses=True),
+                                   runtime.config.hotline.id, runtime.config)
+    assert other_process.owner_here is None  # not the AMI owner's process
+
+    leg = other_process.ring(CITIZEN_UNIQUEID, reservation.agent_id, "")
+
+    originate = fake_asterisk.wait_for_action("Originate", predicate=lambda a: a["ActionID"] == leg)
+    assert originate["Channel"] == "PJSIP/1001" and originate["ChannelId"] == leg
