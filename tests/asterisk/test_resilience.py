@@ -126,3 +126,62 @@ def test_stopping_onecall_leaves_conversations_alone_and_hands_waiting_callers_t
     assert runtime.routing.agent("kim.minji").status == "busy"
     for channel in (citizen, agent_leg):
         channel.close()
+
+
+def _reserved_call(runtime, state, call_id="1795349999.1"):
+    from routing import CallRequest
+
+    runtime.routing.set_status("kim.minji", "available")
+    state.track_call(call_id, "PJSIP/trunk-1")
+    reservation = runtime.routing.enqueue(CallRequest(
+        call_id=call_id, skill="fines", language="ko", priority=0, citizen_id=None, caller="+821055501234",
+        data={"verification": "none", "channel": "asterisk"})).reservation
+    leg = state.ring(call_id, reservation.agent_id, "PJSIP/1001", owner_here=lambda request: None)
+    return call_id, leg
+
+
+def test_events_late_twice_or_out_of_order_change_nothing_twice(asterisk_runtime):
+    from onecall.asterisk.events import AsteriskEvents
+    from onecall.asterisk.state import AsteriskState
+
+    runtime = asterisk_runtime
+    state = AsteriskState(runtime.redis, runtime.config.hotline.id)
+    events = AsteriskEvents(runtime, state)
+    call_id, leg = _reserved_call(runtime, state)
+    runtime.calls.agent_answered(call_id, "kim.minji")  # the agent's FastAGI session accepted
+
+    # A late "not answered" for a leg that was answered changes nothing.
+    events.dispatch({"Event": "OriginateResponse", "ActionID": leg, "Response": "Failure", "Reason": "3",
+                     "Uniqueid": leg, "Channel": "PJSIP/1001"})
+    assert runtime.routing.call(call_id).state == "connected"
+    assert runtime.routing.agent("kim.minji").status == "busy"
+
+    # The citizen's Hangup, twice: one end of call, one wrap-up.
+    hangup = {"Event": "Hangup", "Uniqueid": call_id, "Channel": "PJSIP/trunk-1", "Cause": "16"}
+    events.dispatch(hangup)
+    events.dispatch(hangup)
+    assert runtime.routing.call(call_id).state == "ended"
+    assert runtime.routing.agent("kim.minji").status == "wrapup"
+    ends = [f for _, f in runtime.routing.events() if f.get("call") == call_id and f.get("call_state") == "ended"]
+    assert len(ends) == 1
+
+    # The agent leg's own Hangup after the call ended: nothing more.
+    events.dispatch({"Event": "Hangup", "Uniqueid": leg, "Channel": "PJSIP/1001-00000001", "Cause": "16"})
+    assert runtime.routing.agent("kim.minji").status == "wrapup"
+
+
+def test_agent_leg_hangup_before_its_originate_response_gives_the_call_back(asterisk_runtime):
+    from onecall.asterisk.events import AsteriskEvents
+    from onecall.asterisk.state import AsteriskState
+
+    runtime = asterisk_runtime
+    state = AsteriskState(runtime.redis, runtime.config.hotline.id)
+    events = AsteriskEvents(runtime, state)
+    call_id, leg = _reserved_call(runtime, state)
+
+    events.dispatch({"Event": "Hangup", "Uniqueid": leg, "Channel": "PJSIP/1001-00000001", "Cause": "17"})
+    events.dispatch({"Event": "OriginateResponse", "ActionID": leg, "Response": "Failure", "Reason": "5",
+                     "Uniqueid": leg, "Channel": "PJSIP/1001"})
+
+    assert runtime.routing.call(call_id).state == "waiting"  # back at the head of its queue, once
+    assert runtime.routing.agent("kim.minji").status == "break"
