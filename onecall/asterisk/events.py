@@ -97,8 +97,14 @@ class AsteriskEvents:
 
     # -- moments, shared with resync and the FastAGI sessions ------------------------------
     def citizen_gone(self, call_id: str, reason: str) -> None:
+        try:
+            agent_id = self._routing.call(call_id).agent_id
+        except RoutingError:
+            agent_id = None
         self._calls.ended(call_id, reason)
         self._state.forget_call(call_id)
+        if agent_id:
+            self._keep_unreachable_out(agent_id)
 
     def agent_leg_gone(self, leg_id: str, call_id: str, agent_id: str, reason: str) -> None:
         try:
@@ -111,17 +117,26 @@ class AsteriskEvents:
             elif record.state == "reserved":
                 self._calls.agent_missed(call_id, agent_id, reason)
         self._state.forget_leg(leg_id)
+        self._keep_unreachable_out(agent_id)
 
     def agent_unreachable(self, agent_id: str) -> None:
         if not self._state.mark_unreachable(agent_id):
             return
         log.warning("agent %s's phone is unreachable: no calls are offered until it is back", agent_id)
+        self._keep_unreachable_out(agent_id)
+
+    def _keep_unreachable_out(self, agent_id: str) -> None:
+        """An agent whose phone is unreachable is taken out of routing as soon as they are
+        available or in wrap-up (on break they are offered nothing; a reserved or busy agent
+        is taken out when that call ends)."""
+        if not self._state.is_unreachable(agent_id):
+            return
         try:
-            if self._routing.agent(agent_id).status == "available":  # on break: not offered calls anyway
+            if self._routing.agent(agent_id).status in ("available", "wrapup"):
                 self._routing.set_status(agent_id, "offline", "unreachable")
                 self._runtime.pops.notify_desk(agent_id, "status", {"status": "offline", "reason": "unreachable"})
         except (InvalidTransition, RoutingError):
-            pass  # reserved or on a call: the ring fails or the call ends on its own
+            pass  # reserved or busy meanwhile: the ring fails or the call ends on its own
 
     def agent_reachable(self, agent_id: str) -> None:
         if not self._state.mark_reachable(agent_id):

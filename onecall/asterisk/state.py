@@ -115,6 +115,9 @@ class AsteriskState:
     def mark_unreachable(self, agent_id: str) -> bool:
         return bool(self.redis.sadd(self.unreachable_key, agent_id))
 
+    def is_unreachable(self, agent_id: str) -> bool:
+        return bool(self.redis.sismember(self.unreachable_key, agent_id))
+
     def mark_reachable(self, agent_id: str) -> bool:
         return bool(self.redis.srem(self.unreachable_key, agent_id))
 

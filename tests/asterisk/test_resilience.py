@@ -185,3 +185,18 @@ def test_agent_leg_hangup_before_its_originate_response_gives_the_call_back(aste
 
     assert runtime.routing.call(call_id).state == "waiting"  # back at the head of its queue, once
     assert runtime.routing.agent("kim.minji").status == "break"
+
+
+def test_phone_unreachable_during_a_call_keeps_the_agent_out_after_it(asterisk_runtime, driver, fake_asterisk):
+    runtime = asterisk_runtime
+    citizen, agent_leg = connected_call(runtime, driver, fake_asterisk)
+    fake_asterisk.emit_contact_status("1001", "Unreachable")
+    wait_for(lambda: runtime.redis.sismember(driver.driver.state.unreachable_key, "kim.minji"))
+    assert runtime.routing.agent("kim.minji").status == "busy"  # the call goes on
+
+    agent_leg.hangup()  # the call ends: not wrap-up then available, but out until the phone is back
+    wait_for(lambda: runtime.routing.agent("kim.minji").status == "offline")
+    assert runtime.routing.agent("kim.minji").reason == "unreachable"
+    fake_asterisk.emit_contact_status("1001", "Reachable")
+    wait_for(lambda: runtime.routing.agent("kim.minji").status == "available")
+    citizen.hangup()
