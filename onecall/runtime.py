@@ -19,6 +19,7 @@ from ivr.twilio_ringer import AgentLegUrls, TwilioRinger
 from ivr.twilio_twiml import TwimlRenderer, TwimlUrls, Voice
 from onecall.citizens import CitizenRegistry, parse_json_lines
 from onecall.config import OneCallConfig
+from onecall.asterisk.state import AsteriskRinger
 from onecall.calls import CallLifecycle
 from onecall.dispatch import Dispatcher
 from onecall.liveness import CallLiveness
@@ -97,10 +98,9 @@ class Runtime:
             urls_for=self.agent_leg_urls,
             api_base_url=settings.twilio_api_base_url,
         )
-        self.ringers = {"twilio": self.ringer}
-        if settings.ami is not None:  # rings go to the process that owns the AMI connection, through Redis
-            from onecall.asterisk.state import AsteriskRinger
-            self.ringers["asterisk"] = AsteriskRinger(self.redis, namespace, config)
+        # Any process can ring for an Asterisk call, with or without AMI settings of its own:
+        # the ring is queued in Redis for the process that owns the AMI connection.
+        self.ringers = {"twilio": self.ringer, "asterisk": AsteriskRinger(self.redis, namespace, config)}
         self.dispatcher = Dispatcher(redis_client=self.redis, routing=self.routing, registry=self.registry, pops=self.pops,
                                      ringers=self.ringers, config=config)
         # A routed call unseen for three hold-loop rounds is checked with Twilio (see liveness).
