@@ -148,6 +148,12 @@ def cmd_asterisk(args) -> int:
         print("set ONECALL_AMI_HOST (and ONECALL_AMI_USER, ONECALL_AMI_SECRET) to drive an Asterisk", file=sys.stderr)
         return 2
     redis_url = _redis_url_for_tools(settings)
+    if config.asterisk.sounds_dir is None:  # Asterisk reads this machine's folder: it must be complete
+        from onecall.doctor import check_prompt_audio
+
+        audio = check_prompt_audio(config)
+        if not audio.ok:
+            print(f"warning: callers would hear silence: {audio.detail}", file=sys.stderr)
     runtime = Runtime(config, settings.with_redis(redis_url))
     runtime.start_background()
 

@@ -67,6 +67,7 @@ def test_onecall_asterisk_with_a_wrong_secret_says_so_and_exits(deployment_dir, 
     assert result.returncode == 2
     assert "refused AMI user 'onecall': Authentication failed" in result.stderr
     assert "ONECALL_AMI_SECRET" in result.stderr
+    assert "warning: callers would hear silence: 150 of 150 files missing" in result.stderr  # not built here
 
 
 def test_onecall_serve_starts_the_asterisk_driver_beside_the_web_tier(deployment_dir, fake_asterisk, redis_url,
