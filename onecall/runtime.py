@@ -17,9 +17,9 @@ from twilio.request_validator import RequestValidator
 from ivr.interpreter import Interpreter
 from ivr.twilio_ringer import AgentLegUrls, TwilioRinger
 from ivr.twilio_twiml import TwimlRenderer, TwimlUrls, Voice
+from onecall.asterisk.state import AsteriskRinger
 from onecall.citizens import CitizenRegistry, parse_json_lines
 from onecall.config import OneCallConfig
-from onecall.asterisk.state import AsteriskRinger
 from onecall.calls import CallLifecycle
 from onecall.dispatch import Dispatcher
 from onecall.liveness import CallLiveness
