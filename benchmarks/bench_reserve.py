@@ -13,8 +13,15 @@ script is loaded and the connection open before timing.  Prints p50/p99 of both,
 ratio reserve_p50 / ping_p50 (target <= 1.3) and the median of the per-iteration
 differences reserve - PING (robust against the machine's load drifting during the run).
 
---floor adds a third interleaved sample: EVALSHA of ``return 1`` with the same number of
-keys and arguments as the reserve call, i.e. the cheapest any one-script reserve could be.
+--floor adds an interleaved sample: EVALSHA of ``return 1`` with the same number of
+keys and arguments as the reserve call, i.e. what calling any script costs.
+
+--essential adds another: `ESSENTIAL_RESERVE` below, the fewest commands any one-script
+reserve can make (read the agent, read the head of each of its queues, take the call out,
+mark agent and call, index the deadline), with no event and no read of the call's data.
+It reserves a call for a second fresh agent, so it needs --agents >= 2 x --iterations.
+It is a lower bound for the data model, not a product path: its ratio is the best a
+single-script reserve can reach on this machine.
 """
 from __future__ import annotations
 
@@ -38,6 +45,36 @@ SKILLS = ["tax", "water", "parking", "welfare", "transport", "housing"]
 LANGS = ["ko", "en"]
 
 
+# The lower bound measured by --essential (see the module docstring); same KEYS and ARGV
+# layout as routing.scripts.SET_STATUS, reply shaped like a reservation array.
+ESSENTIAL_RESERVE = r"""
+local akey = KEYS[2]
+local a = redis.call('HMGET', akey, 'status', 'pairs', 'endpoint')
+if not a[1] then return redis.error_reply('no-such-agent ' .. ARGV[3]) end
+local P, s, find, sub = string.sub(KEYS[1], 1, -7), a[2], string.find, string.sub
+local best, best_q, best_score, pos = nil, nil, nil, 1
+while true do
+  local sp = find(s, ' ', pos, true)
+  if not sp then break end
+  local nl = find(s, '\n', sp, true)
+  local q = P .. 'queue:' .. sub(s, sp + 1, nl - 1)
+  local head = redis.call('ZRANGE', q, '0', '0', 'WITHSCORES')
+  if head[1] then
+    local score = tonumber(head[2])
+    if not best_score or score < best_score then best, best_q, best_score = head[1], q, score end
+  end
+  pos = nl + 1
+end
+if not best then return false end
+local aid, now, deadline = ARGV[3], ARGV[1], ARGV[2]
+redis.call('ZREM', best_q, best)
+redis.call('HSET', akey, 'status', 'reserved', 'call_id', best, 'since', now, 'reason', '')
+redis.call('HSET', P .. 'call:' .. best, 'state', 'reserved', 'agent_id', aid, 'deadline', deadline)
+redis.call('ZADD', P .. 'reservations', deadline, best)
+return {best, aid, '', '', '', '', a[3] or '', deadline}
+"""
+
+
 def pick_url(arg: str | None) -> tuple[str, EmbeddedRedis | None]:
     return (arg, None) if arg else find_or_start_redis(LOCAL)
 
@@ -55,9 +92,11 @@ def main() -> None:
     ap.add_argument("--waiting", type=int, default=1_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--floor", action="store_true", help="also time EVALSHA 'return 1' (same arity)")
+    ap.add_argument("--essential", action="store_true", help="also time the fewest-commands reserve (lower bound)")
     opts = ap.parse_args()
-    if opts.iterations > opts.agents:
-        ap.error("--iterations must not exceed --agents (each iteration uses a fresh offline agent)")
+    agents_per_iteration = 2 if opts.essential else 1
+    if opts.iterations * agents_per_iteration > opts.agents:
+        ap.error("not enough agents: each iteration uses a fresh offline agent (two with --essential)")
 
     url, server = pick_url(opts.redis_url)
     rnd = random.Random(opts.seed)
@@ -93,11 +132,13 @@ def main() -> None:
         floor_sha = client.script_load("return 1")
         floor_args = (floor_sha, 2, store.keys.events, store.keys.agent(profiles[0].agent_id),
                       "1795483294.123456", "1795486894.123456", profiles[0].agent_id, "available", "", "")
+        essential_sha = client.script_load(ESSENTIAL_RESERVE)
         gc.collect()
         gc.freeze()  # the 10,000 setup objects are not rescanned by collections during timing
         reserve_ns: list[int] = []
         ping_ns: list[int] = []
         floor_ns: list[int] = []
+        essential_ns: list[int] = []
         misses = 0
         clock = time.perf_counter_ns
         for i in range(opts.iterations):
@@ -120,6 +161,15 @@ def main() -> None:
                 t = clock()
                 client.execute_command("EVALSHA", *floor_args)
                 floor_ns.append(clock() - t)
+            if opts.essential:
+                spare = profiles[opts.iterations + i].agent_id
+                t = clock()
+                now = time.time()
+                got = client.execute_command("EVALSHA", essential_sha, 2, store.keys.events, store.keys.agent(spare),
+                                             repr(now), repr(now + store.reservation_timeout), spare, "available", "", "")
+                essential_ns.append(clock() - t)
+                if got:
+                    add_call()
             if res is None:  # no waiting call for this agent's queues: take it out again
                 misses += 1
                 store.set_status(agent.agent_id, "offline")
@@ -133,6 +183,9 @@ def main() -> None:
         if floor_ns:
             f50, f99 = pct(floor_ns, .5), pct(floor_ns, .99)
             print(f"floor    p50 {f50:8.1f} us   p99 {f99:8.1f} us   (EVALSHA 'return 1', ratio {f50 / p50:.2f})")
+        if essential_ns:
+            e50, e99 = pct(essential_ns, .5), pct(essential_ns, .99)
+            print(f"essential p50 {e50:7.1f} us   p99 {e99:8.1f} us   (fewest-commands reserve, ratio {e50 / p50:.2f})")
         diff = statistics.median(r - p for r, p in zip(reserve_ns, ping_ns)) / 1000.0
         print(f"median per-iteration reserve - ping = {diff:.1f} us")
         print(f"ratio reserve_p50 / ping_p50 = {r50 / p50:.2f} (target <= 1.3)")
