@@ -25,6 +25,22 @@ from onecall.errors import BadRequest, NoSuchCitizen
 
 VULNERABLE_PRIORITY = 10  # routing serves higher numbers first
 
+# The IVR's identify step in one round trip: an index gives the citizen id and the record
+# says whether the citizen is served first.
+# KEYS[1] index hash (citizen-by-phone or citizen-by-number)
+# ARGV[1] phone (E.164) or registry number   ARGV[2] record key prefix "oc:{<ns>}:citizen:"
+# Reply: {citizen id, 1 if vulnerable else 0}, or nil when the index has no entry or the
+# entry's record is gone. The record key is built here: it carries the same hash tag as
+# KEYS[1], so in Redis Cluster the script stays on one slot (as in routing.scripts).
+FIND_CITIZEN = r"""
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if not id then return false end
+local raw = redis.call('GET', ARGV[2] .. id)
+if not raw then return false end
+local vulnerable = cjson.decode(raw).vulnerable == true
+return {id, vulnerable and 1 or 0}
+"""
+
 
 class Consultation(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -110,6 +126,7 @@ class CitizenRegistry:
         self._redis = redis_client
         self._prefix = f"oc:{{{namespace}}}:"
         self._country_code = country_code
+        self._find = redis_client.register_script(FIND_CITIZEN)
 
     def _record_key(self, citizen_id: str) -> str:
         return f"{self._prefix}citizen:{citizen_id}"
@@ -174,21 +191,21 @@ class CitizenRegistry:
         self._redis.lpush(self._consultations_key(citizen_id), consultation.model_dump_json())
 
     # -- CitizenDirectory, used by the IVR's identify step --------------------------------
-    def _match(self, citizen_id: str | None) -> CitizenMatch | None:
-        if not citizen_id:
+    def _find_in(self, index: str, value: str) -> CitizenMatch | None:
+        found = self._find(keys=[index], args=[value, f"{self._prefix}citizen:"])
+        if not found:
             return None
-        raw = self._redis.get(self._record_key(citizen_id))
-        if raw is None:
-            return None
-        vulnerable = json.loads(raw).get("vulnerable", False)
+        citizen_id, vulnerable = found
+        if isinstance(citizen_id, bytes):
+            citizen_id = citizen_id.decode()
         return CitizenMatch(citizen_id=citizen_id, priority=VULNERABLE_PRIORITY if vulnerable else 0)
 
     def find_by_phone(self, phone: str) -> CitizenMatch | None:
         if not phone:
             return None
-        return self._match(self._redis.hget(self._by_phone, normalize_phone(phone, self._country_code)))
+        return self._find_in(self._by_phone, normalize_phone(phone, self._country_code))
 
     def find_by_registry_number(self, number: str) -> CitizenMatch | None:
         if not number or not number.isdigit():
             return None
-        return self._match(self._redis.hget(self._by_number, number))
+        return self._find_in(self._by_number, number)

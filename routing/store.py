@@ -312,6 +312,13 @@ class RoutingStore:
             raise NoSuchCall(f"no such call: {call_id}", call_id=call_id)
         return _call_record(call_id, h)
 
+    def call_states(self, call_ids: list[str]) -> list[str | None]:
+        """The state of each call (None when the router no longer has it), in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for call_id in call_ids:
+            pipe.hget(self.keys.call(call_id), "state")
+        return [_opt(state) for state in pipe.execute()] if call_ids else []
+
     def waiting_calls(self) -> list[WaitingCall]:
         """Every waiting call of every queue, in serving order (priority, then wait)."""
         k = self.keys

@@ -25,15 +25,13 @@ from ivr.hold import hold_announcement
 from ivr.interpreter import Step
 from ivr.state import CallState
 from onecall.asterisk.events import AsteriskEvents
+from onecall.asterisk.hold_watch import HoldWatch
 from onecall.asterisk.state import AsteriskState
 from routing import RoutingError
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "asterisk"
-# A waiting caller is woken at once when their agent's session (in this process) accepts;
-# besides, the router is re-read this often, for moments decided elsewhere (a desk, a sweep).
-HOLD_POLL_SECONDS = 2.0
 RETRY_SECONDS = 2.0  # when even the fallback route fails (Redis down), try again this often
 
 
@@ -54,7 +52,7 @@ class FastAgiScripts:
         self._bridging = bridging
         self._announce_every = runtime.config.routing.wait_announcement_seconds
         self._default_language = runtime.config.hotline.default_language
-        self.answered: dict[str, asyncio.Event] = {}  # call id -> set when its agent has accepted
+        self.hold_watch = HoldWatch(runtime.routing)  # wakes holding callers; the driver runs it
         self.running: set[asyncio.Task] = set()  # one per FastAGI connection, cancelled at shutdown
         self.scripts = {"hotline": self.hotline, "agent": self.agent}
 
@@ -104,7 +102,7 @@ class FastAgiScripts:
             self._hand_to_dialplan(call_id)
             raise
         finally:
-            self.answered.pop(call_id, None)
+            self.hold_watch.release(call_id)
             if not shutting_down:
                 self._close(call_id, "caller-hung-up" if session.hung_up.is_set() else "call-finished")
 
@@ -160,14 +158,19 @@ class FastAgiScripts:
         return None
 
     async def _hold_then_connect(self, dialogue: AgiDialogue, call_id: str, language: str) -> None:
-        answered = self.answered.setdefault(call_id, asyncio.Event())
+        """Music and position announcements until the call is connected (then join its room)
+        or ended. The call is read again only when `hold_watch` wakes this caller or an
+        announcement is due."""
+        woken = self.hold_watch.hold(call_id)
         loop = asyncio.get_running_loop()
         next_announcement, music_on = 0.0, False
         while True:
+            woken.clear()  # before the read: a wake after it is kept for the wait below
             try:
                 record = self._routing.call(call_id)
             except RoutingError:
                 return  # the router no longer has the call: it ended
+            self.hold_watch.saw(call_id, record.state)
             if record.state == "connected":
                 break
             if record.state == "ended":
@@ -185,8 +188,7 @@ class FastAgiScripts:
             if not music_on:
                 await dialogue.music(True, self._bridging.music_class)
                 music_on = True
-            answered.clear()
-            await dialogue.session.wait(answered, min(HOLD_POLL_SECONDS, max(0.0, next_announcement - loop.time())))
+            await dialogue.session.wait(woken, max(0.0, next_announcement - loop.time()))
         if music_on:
             await dialogue.music(False)
         await dialogue.join_room(call_id, self._bridging, as_agent=False)
@@ -205,9 +207,7 @@ class FastAgiScripts:
             await dialogue.play(Say("call_already_taken", language))
             await dialogue.hang_up()
             return
-        waiting_caller = self.answered.get(call_id)
-        if waiting_caller is not None:
-            waiting_caller.set()
+        self.hold_watch.wake(call_id)  # the caller holding in this process joins the room now
         try:
             await dialogue.play(Say("agent_whisper", language))
             await dialogue.join_room(call_id, self._bridging, as_agent=True)

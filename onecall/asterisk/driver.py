@@ -67,6 +67,7 @@ class AsteriskDriver:
         s = self._ami_settings
         self.agi_server = await asyncio.start_server(self.scripts.serve, s.agi_host, s.agi_port)
         log.info("FastAGI listening on %s:%s", s.agi_host, self.agi_port)
+        self._tasks = [asyncio.create_task(self.scripts.hold_watch.run())]
         await self._become_owner()
         self.ami = AmiConnection(host=s.host, port=s.port, username=s.username, secret=s.secret,
                                  on_event=self.events.dispatch, on_login=self.schedule_resync,
@@ -77,7 +78,7 @@ class AsteriskDriver:
         except Exception:
             await self.close()
             raise
-        self._tasks = [asyncio.create_task(self._keep_lease()), asyncio.create_task(self._take_requests())]
+        self._tasks += [asyncio.create_task(self._keep_lease()), asyncio.create_task(self._take_requests())]
         self._serve_rings_of_this_process(asyncio.get_running_loop())
         gc.freeze()  # what exists after start-up lives as long as the process: keep it out of collections
 
