@@ -13,8 +13,9 @@ gthread, 2 workers with --threads each as `onecall serve` runs by default, no ac
 * bare: a Flask app whose only route, `POST /twilio/voice`, returns a constant
   `<Response><Say>hi</Say></Response>` as text/xml.
 
-The load is the first turn of an incoming call: `POST /twilio/voice` with Twilio's form
-parameters, a fresh CallSid per request, and a valid X-Twilio-Signature for the URL of the
+The load is the first turn of an incoming call: `POST /twilio/voice` with every form
+parameter Twilio sends with one (27, as listed in ../shared/protocol/twilio/webhooks.md), a
+fresh CallSid per request, and a valid X-Twilio-Signature for the URL of the
 real server. Every request is built and signed before the clock starts, and the bare server
 is sent byte-for-byte the same requests, so the client costs the same for both. Load comes
 from --concurrency client processes, each with one keep-alive connection sending requests
@@ -194,13 +195,14 @@ def signed_requests(count: int, real_base_url: str) -> list[bytes]:
     host = real_base_url.split("//", 1)[1]
     out = []
     for _ in range(count):
-        params = {
-            "CallSid": "CA" + uuid.uuid4().hex,
-            "AccountSid": ACCOUNT_SID,
-            "From": "+821012345678",
-            "To": "+8222120120",
-            "CallStatus": "ringing",
-            "Direction": "inbound",
+        params = {  # every parameter of a real incoming-call webhook (../shared/protocol/twilio/webhooks.md)
+            "AccountSid": ACCOUNT_SID, "ApiVersion": "2010-04-01", "CallSid": "CA" + uuid.uuid4().hex,
+            "CallStatus": "ringing", "Direction": "inbound", "CallToken": "%7B%22parentCallInfoToken%22%3A%22eyJ",
+            "From": "+821012345678", "FromCity": "", "FromState": "", "FromZip": "", "FromCountry": "KR",
+            "To": "+8222120120", "ToCity": "", "ToState": "", "ToZip": "", "ToCountry": "KR",
+            "Caller": "+821012345678", "CallerCity": "", "CallerState": "", "CallerZip": "", "CallerCountry": "KR",
+            "Called": "+8222120120", "CalledCity": "", "CalledState": "", "CalledZip": "", "CalledCountry": "KR",
+            "StirVerstat": "TN-Validation-Passed-A",
         }
         body = urlencode(params).encode()
         signature = validator.compute_signature(url, params)

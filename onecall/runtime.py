@@ -12,7 +12,7 @@ import time
 from urllib.parse import urlencode
 
 import redis
-from twilio.request_validator import RequestValidator
+from ivr.twilio_signature import TwilioRequestValidator
 
 from ivr.interpreter import Interpreter
 from ivr.twilio_ringer import AgentLegUrls, TwilioRinger
@@ -81,7 +81,7 @@ class Runtime:
             config.catalog, {code: Voice(l.say_language, l.voice, l.speech_language) for code, l in config.languages.items()},
             play_url=twilio_play_url(config, self.prompt_audio, self.url),
         )
-        self.twilio_validator = RequestValidator(settings.twilio_auth_token)
+        self.twilio_validator = TwilioRequestValidator(settings.twilio_auth_token)
         self.pops = ScreenPops(self.redis, namespace, webhook_targets(config, settings))
         self.delivery = DeliveryWorker(
             self.redis,
