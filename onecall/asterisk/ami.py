@@ -187,17 +187,25 @@ class AmiConnection(Manager):
     # -- actions ----------------------------------------------------------------------
     async def action(self, fields: dict, *, as_list: bool | None = False, timeout: float | None = None):
         """Send one action and wait for its answer (a list for list actions)."""
+        return await self.start_action(fields, as_list=as_list, timeout=timeout)
+
+    def start_action(self, fields: dict, *, as_list: bool | None = False, timeout: float | None = None):
+        """Write one action now (on the connection's loop) and return an awaitable of its
+        answer, as `action` gives it. Raises AmiUnavailable at once when not logged in."""
         protocol = self.protocol
         if protocol is None or protocol.closed or not self.authenticated:
             raise AmiUnavailable(f"no AMI connection to {self.address} for {fields.get('Action')}")
         future = self.send_action(dict(fields), as_list=as_list)
+        return self._answer(protocol, future, fields.get("Action"), timeout or self._action_timeout)
+
+    async def _answer(self, protocol, future, action: str | None, timeout: float):
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout or self._action_timeout)
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
         except asyncio.TimeoutError:
             for key, pending in list(protocol.responses.items()):
                 if pending.future is future:
                     protocol.responses.pop(key, None)
-            raise AmiUnavailable(f"AMI {self.address} did not answer {fields.get('Action')} in time") from None
+            raise AmiUnavailable(f"AMI {self.address} did not answer {action} in time") from None
 
     def close(self) -> None:
         self._closing = True

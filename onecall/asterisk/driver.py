@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 10.0
 REQUEST_POLL_SECONDS = 1.0
+STOP_WAIT_SECONDS = 2 * REQUEST_POLL_SECONDS  # how long close() waits for its tasks to end
 # A ring asked for this recently is for a live reservation (a late one, e.g. queued while the
 # AMI connection was down, is checked against the router first; the agent's FastAGI session
 # refuses a call no longer theirs anyway).
@@ -55,6 +56,7 @@ class AsteriskDriver:
         self._token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._tasks: list[asyncio.Task] = []
         self._resync: asyncio.Task | None = None
+        self._ring_tasks: set[asyncio.Task] = set()  # answers to Originates written by perform_now
         self.ami: AmiConnection | None = None
         self.agi_server: asyncio.AbstractServer | None = None
         self.stopped = asyncio.Event()
@@ -83,11 +85,25 @@ class AsteriskDriver:
         gc.freeze()  # what exists after start-up lives as long as the process: keep it out of collections
 
     def _serve_rings_of_this_process(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Rings asked for in this process skip the Redis list (one round trip less)."""
+        """Rings asked for in this process skip the Redis list (one round trip less). One asked
+        for on the driver's own loop (a caller's FastAGI task reserving an agent) is written to
+        AMI before the ringer returns, so the phone does not wait for that task's next step."""
         ringer = self._runtime.ringers.get("asterisk")
-        if ringer is not None:
-            ringer.owner_here = lambda request: asyncio.run_coroutine_threadsafe(self.perform(request), loop)
-            self._runtime.dispatcher.inline_channels = frozenset({"asterisk"})
+        if ringer is None:
+            return
+
+        def owner_here(request: dict) -> None:
+            try:
+                on_this_loop = asyncio.get_running_loop() is loop
+            except RuntimeError:  # a thread without a loop (a sweeper, a pool thread)
+                on_this_loop = False
+            if on_this_loop:
+                self.perform_now(request)
+            else:
+                asyncio.run_coroutine_threadsafe(self.perform(request), loop)
+
+        ringer.owner_here = owner_here
+        self._runtime.dispatcher.inline_channels = frozenset({"asterisk"})
 
     @property
     def agi_port(self) -> int:
@@ -106,9 +122,14 @@ class AsteriskDriver:
         if ringer is not None:
             ringer.owner_here = None
             self._runtime.dispatcher.inline_channels = frozenset()
-        for task in self._tasks + ([self._resync] if self._resync else []):
+        pending = self._tasks + list(self._ring_tasks) + ([self._resync] if self._resync else [])
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if pending:
+            # Bounded: a task that swallows its cancellation must not keep OneCall from stopping.
+            _, stuck = await asyncio.wait(pending, timeout=STOP_WAIT_SECONDS)
+            for task in stuck:
+                log.warning("stopping without waiting for %s", task.get_coro())
         if self.ami is not None:
             self.ami.close()
         if self.agi_server is not None:
@@ -171,7 +192,9 @@ class AsteriskDriver:
     async def _take_requests(self) -> None:
         client = redis.asyncio.Redis.from_url(self._redis_url, decode_responses=True)
         try:
-            while True:
+            # Also ends on `stopped`: redis.asyncio can swallow a cancellation that lands while a
+            # BLPOP is blocked, and the task would then loop on after close() cancelled it.
+            while not self.stopped.is_set():
                 try:
                     item = await client.blpop([self.state.requests_key], timeout=REQUEST_POLL_SECONDS)
                 except redis.RedisError as exc:
@@ -203,11 +226,49 @@ class AsteriskDriver:
         except Exception:  # a Redis outage, a bug: the next request must still be served
             log.exception("AMI request %r failed", request)
 
+    def perform_now(self, request: dict) -> None:
+        """On the driver's loop: write a ring's Originate before returning (the ring was just
+        asked for, so it is fresh). Asterisk's answer, a hang-up, or a ring while AMI is down
+        is handled by a task, as `perform` does: giving a call back re-dispatches it, and doing
+        that here, inside the dispatch, would recurse through every free agent."""
+        if request.get("op") == "originate":
+            try:
+                answer = self._start_originate(request["leg"], request["call"], request["agent"],
+                                               request["device"])
+            except AmiUnavailable:
+                pass  # perform() below meets the same and gives the call back
+            except Exception:
+                log.exception("AMI request %r failed", request)
+                return
+            else:
+                self._spawn(self._check_originate(answer, request["leg"], request["call"], request["agent"],
+                                                  request["device"]))
+                return
+        self._spawn(self.perform(request))
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._ring_tasks.add(task)
+        task.add_done_callback(self._ring_task_done)
+
+    def _ring_task_done(self, task: asyncio.Task) -> None:
+        self._ring_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # a Redis outage, a bug
+            log.error("handling an AMI ring failed", exc_info=task.exception())
+
     async def _originate(self, leg_id: str, call_id: str, agent_id: str, device: str, fresh: bool) -> None:
-        calls = self._runtime.calls
         if not fresh and not self._still_reserved(call_id, agent_id):
             self.state.forget_leg(leg_id)  # asked for before a restart or a timeout: nobody to ring for
             return
+        try:
+            answer = self._start_originate(leg_id, call_id, agent_id, device)
+        except AmiUnavailable as exc:
+            self._ring_failed(leg_id, call_id, agent_id, "asterisk-unavailable", exc.message)
+            return
+        await self._check_originate(answer, leg_id, call_id, agent_id, device)
+
+    def _start_originate(self, leg_id: str, call_id: str, agent_id: str, device: str):
+        """Write the Originate now; an awaitable of Asterisk's answer. Raises AmiUnavailable."""
         config = self._runtime.config
         hotline = config.hotline
         fields = {
@@ -223,17 +284,23 @@ class AsteriskDriver:
             "Async": "true",
             "Variable": [f"ONECALL_CALL={call_id}", f"ONECALL_AGENT={agent_id}"],
         }
+        return self.ami.start_action(fields)
+
+    async def _check_originate(self, answer, leg_id: str, call_id: str, agent_id: str, device: str) -> None:
         try:
-            reply = await self.ami.action(fields)
+            reply = await answer
         except AmiUnavailable as exc:
-            log.error("could not ring %s for call %s: %s", agent_id, call_id, exc.message)
-            calls.agent_missed(call_id, agent_id, "asterisk-unavailable")
-            self.state.forget_leg(leg_id)
+            self._ring_failed(leg_id, call_id, agent_id, "asterisk-unavailable", exc.message)
             return
         if reply.get("Response") != "Success":
-            log.error("Asterisk refused to ring %s (%s): %s", agent_id, device, reply.get("Message"))
-            calls.agent_missed(call_id, agent_id, "ring-failed")
-            self.state.forget_leg(leg_id)
+            self._ring_failed(leg_id, call_id, agent_id, "ring-failed",
+                              f"Asterisk refused to ring {device}: {reply.get('Message')}")
+
+    def _ring_failed(self, leg_id: str, call_id: str, agent_id: str, reason: str, why: str) -> None:
+        """The agent's phone cannot be rung: the call goes back to the head of its queue."""
+        log.error("could not ring %s for call %s: %s", agent_id, call_id, why)
+        self._runtime.calls.agent_missed(call_id, agent_id, reason)
+        self.state.forget_leg(leg_id)
 
     def _still_reserved(self, call_id: str, agent_id: str) -> bool:
         try:

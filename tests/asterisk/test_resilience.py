@@ -2,11 +2,13 @@
 frames: OneCall recovers, and nothing stays reserved or busy for a call that is gone."""
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
 
 from onecall.errors import AmiLoginRefused
+from routing import CallRequest
 from tests.asterisk.conftest import ami_settings
 from tests.asterisk.harness import DriverThread
 from tests.asterisk.test_asterisk_call import (CITIZEN_UNIQUEID, AgentPhones, call_state, citizen_channel,
@@ -200,3 +202,56 @@ def test_phone_unreachable_during_a_call_keeps_the_agent_out_after_it(asterisk_r
     fake_asterisk.emit_contact_status("1001", "Reachable")
     wait_for(lambda: runtime.routing.agent("kim.minji").status == "available")
     citizen.hangup()
+
+
+def _dispatch_on_the_drivers_loop(driver, runtime, reservation):
+    """Dispatch as a caller's FastAGI task does: on the driver's loop. Returns the AMI action
+    ids waiting for an answer right after the dispatch, before the loop ran anything else."""
+    async def dispatch():
+        runtime.dispatcher.dispatch(reservation)
+        return set(driver.driver.ami.protocol.responses)
+    return driver.call(dispatch)
+
+
+def test_a_ring_asked_for_on_the_drivers_loop_is_written_before_the_dispatch_returns(asterisk_runtime, driver,
+                                                                                      fake_asterisk):
+    runtime = asterisk_runtime
+    AgentPhones(driver, fake_asterisk, answer=False)
+    runtime.routing.enqueue(CallRequest("1795349864.77", "fines", "ko", data={"channel": "asterisk"}))
+    reservation = runtime.routing.set_status("park.seojun", "available")
+
+    waiting_for_answer = _dispatch_on_the_drivers_loop(driver, runtime, reservation)
+
+    leg_id = driver.driver.state.redis.hget(driver.driver.state.leg_of_key, "1795349864.77")
+    assert leg_id in waiting_for_answer  # not queued behind the caller's task: already on the wire
+    originate = fake_asterisk.wait_for_action("Originate")
+    assert originate.first("ChannelId") == leg_id
+
+
+def test_a_ring_while_ami_is_down_gives_the_call_back(asterisk_runtime, driver, fake_asterisk):
+    runtime = asterisk_runtime
+    runtime.routing.enqueue(CallRequest("1795349864.78", "fines", "ko", data={"channel": "asterisk"}))
+    fake_asterisk.restart(down_for=5.0)
+    wait_for(lambda: not driver.driver.ami.authenticated)
+
+    _dispatch_on_the_drivers_loop(driver, runtime, runtime.routing.set_status("park.seojun", "available"))
+
+    wait_for(lambda: runtime.routing.agent("park.seojun").status == "break")
+    assert runtime.routing.call("1795349864.78").state == "waiting"  # back at the head of its queue
+    assert not fake_asterisk.actions_named("Originate")
+
+
+def test_stopping_does_not_wait_forever_for_a_task_that_swallows_its_cancellation(driver):
+    # redis.asyncio can swallow a cancellation that lands inside a blocked BLPOP.
+    async def swallows_one_cancellation():
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            await asyncio.sleep(3600)  # the harness's second cancel ends it
+
+    async def add_it():
+        driver.driver._tasks.append(asyncio.get_running_loop().create_task(swallows_one_cancellation()))
+
+    driver.call(add_it)
+    driver.call(driver.driver.close, timeout=10)  # returns: close() waits for its tasks only so long
+    assert driver.driver.stopped.is_set()
