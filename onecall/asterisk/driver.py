@@ -56,7 +56,7 @@ class AsteriskDriver:
         self._token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._tasks: list[asyncio.Task] = []
         self._resync: asyncio.Task | None = None
-        self._ring_tasks: set[asyncio.Task] = set()  # answers to Originates written by perform_now
+        self._ring_tasks: set[asyncio.Task] = set()  # started by perform_now: Originate answers, hang-ups
         self.ami: AmiConnection | None = None
         self.agi_server: asyncio.AbstractServer | None = None
         self.stopped = asyncio.Event()
