@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
 
-from onecall.asterisk.driver import AsteriskDriver  # noqa: E402
-from onecall.config import load_config  # noqa: E402
+from telephony.asterisk.driver import AsteriskDriver  # noqa: E402
+from hotline.config import load_config  # noqa: E402
 from onecall.redis_server import find_or_start_redis  # noqa: E402
 from onecall.runtime import Runtime  # noqa: E402
 from onecall.settings import AmiSettings, load_settings  # noqa: E402

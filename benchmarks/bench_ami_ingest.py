@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 from panoramisk.ami_protocol import AMIProtocol  # noqa: E402
 
-from onecall.asterisk.ami import OneCallAmiProtocol  # noqa: E402
-from onecall.asterisk.events import AsteriskEvents  # noqa: E402
-from onecall.asterisk.state import AsteriskState  # noqa: E402
+from telephony.asterisk.ami import OneCallAmiProtocol  # noqa: E402
+from telephony.asterisk.events import AsteriskEvents  # noqa: E402
+from telephony.asterisk.channels import AsteriskState  # noqa: E402
 
 PROTOCOL = ROOT.parent / "shared" / "protocol" / "ami"
 # Not goami2's fixture: it runs two packets together, and panoramisk's reader raises on that.
@@ -108,7 +108,7 @@ def run_onecall(stream: bytes, table: AsteriskEvents) -> tuple[float, int]:
 
 
 def dispatch_table(redis_url: str | None) -> tuple[AsteriskEvents, object]:
-    from onecall.config import load_config
+    from hotline.config import load_config
     from onecall.redis_server import find_or_start_redis
     from onecall.runtime import Runtime
     from onecall.settings import load_settings

@@ -68,7 +68,7 @@ def _mark_ready() -> None:
 
 def real_app():
     """gunicorn 'benchmarks.bench_webhook:real_app()': the OneCall app, as `onecall serve` builds it."""
-    from onecall.config import load_config
+    from hotline.config import load_config
     from onecall.runtime import Runtime
     from onecall.settings import Settings
     from webhooks.app import create_app

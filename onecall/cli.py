@@ -6,8 +6,8 @@ import os
 import sys
 from pathlib import Path
 
-from onecall.config import load_config
-from onecall.errors import OneCallError
+from hotline.config import load_config
+from hotline.errors import OneCallError
 from onecall.settings import load_settings
 
 DEMO_TWILIO_API = "http://127.0.0.1:8099"
@@ -52,7 +52,7 @@ def _redis_url_for_tools(settings) -> str:
 def cmd_citizens_import(args) -> int:
     import redis
 
-    from onecall.citizens import CitizenRegistry, parse_json_lines
+    from hotline.citizens import CitizenRegistry, parse_json_lines
 
     config = _load_config_or_exit(_config_path(args))
     settings = load_settings(instance_dir=INSTANCE_DIR)
@@ -137,8 +137,8 @@ def cmd_asterisk(args) -> int:
     import logging
     import signal
 
-    from onecall.asterisk.driver import AsteriskDriver
-    from onecall.errors import AmiLoginRefused
+    from telephony.asterisk.driver import AsteriskDriver
+    from hotline.errors import AmiLoginRefused
     from onecall.runtime import Runtime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -199,7 +199,7 @@ def _start_asterisk_driver(config_path: str):
 
 
 def cmd_call(args) -> int:
-    from onecall.simulator import simulate_call
+    from devtools.simulator import simulate_call
 
     config = _load_config_or_exit(_config_path(args))
     settings = load_settings(instance_dir=INSTANCE_DIR)
@@ -233,7 +233,7 @@ def _shown(path: Path) -> str:
 
 def cmd_prompts_build(args) -> int:
     from onecall.progress import ProgressBar
-    from onecall.prompt_audio import build_prompt_audio, tts_voices
+    from hotline.audio.render import build_prompt_audio, tts_voices
 
     config = _load_config_or_exit(_config_path(args))
     audio_dir = Path(args.out) if args.out else config.prompt_audio_dir

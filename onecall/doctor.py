@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import redis
 
-from onecall.prompt_audio import plan_files, tts_voices
+from hotline.audio.render import plan_files, tts_voices
 
 AMI_TIMEOUT_SECONDS = 5
 

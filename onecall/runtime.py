@@ -12,22 +12,22 @@ import time
 from urllib.parse import urlencode
 
 import redis
-from ivr.twilio_signature import TwilioRequestValidator
+from telephony.twilio.signature import TwilioRequestValidator
 
 from ivr.interpreter import Interpreter
-from ivr.twilio_ringer import AgentLegUrls, TwilioRinger
-from ivr.twilio_twiml import TwimlRenderer, TwimlUrls, Voice
-from onecall.asterisk.state import AsteriskRinger
-from onecall.citizens import CitizenRegistry, parse_json_lines
-from onecall.config import OneCallConfig
-from onecall.calls import CallLifecycle
-from onecall.dispatch import Dispatcher
-from onecall.liveness import CallLiveness
-from onecall.prompt_audio import PromptAudio, twilio_play_url
-from onecall.sessions import CallSessions
+from telephony.twilio.ringer import AgentLegUrls, TwilioRinger
+from telephony.twilio.twiml import TwimlRenderer, TwimlUrls, Voice
+from telephony.asterisk.channels import AsteriskRinger
+from hotline.citizens import CitizenRegistry, parse_json_lines
+from hotline.config import OneCallConfig
+from hotline.calls import CallLifecycle
+from hotline.dispatch import Dispatcher
+from telephony.twilio.liveness import CallLiveness
+from hotline.audio.render import PromptAudio, twilio_play_url
+from hotline.sessions import CallSessions
 from onecall.settings import Settings
 from routing import AgentProfile, RoutingStore
-from webhooks.screenpop import DeliveryWorker, ScreenPops, WebhookTarget
+from hotline.screenpop import DeliveryWorker, ScreenPops, WebhookTarget
 
 log = logging.getLogger(__name__)
 

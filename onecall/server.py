@@ -13,7 +13,7 @@ from gunicorn.app.base import BaseApplication
 
 def app_from_environment(base_url: str | None = None):
     """Build the app from ONECALL_CONFIG and the environment (used by each gunicorn worker)."""
-    from onecall.config import load_config
+    from hotline.config import load_config
     from onecall.settings import load_settings
     from webhooks.app import create_app
 

@@ -39,12 +39,14 @@ from pathlib import Path
 
 from twilio.request_validator import RequestValidator
 
-from onecall.config import load_config
+from hotline.config import load_config
 from onecall.settings import Settings
-from onecall.twilio_standin import TwilioApiStandIn
+from devtools.twilio_api import TwilioApiStandIn
 from tests.receivers import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
+# Real protocol material (AMI captures, Twilio tables and vectors) beside the checkout.
+SHARED_PROTOCOL = ROOT.parent / "shared" / "protocol"
 PUBLIC_URL = "https://hotline.example.org"
 ACCOUNT_SID = "AC" + "ab" * 16
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"

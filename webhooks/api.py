@@ -19,9 +19,9 @@ from dataclasses import asdict
 
 from flask import Blueprint, current_app, jsonify, request
 
-from onecall.citizens import parse_json_lines, parse_record
-from onecall.errors import BadRequest, Unauthorized
-from onecall.profile import build_profile
+from hotline.citizens import parse_json_lines, parse_record
+from hotline.errors import BadRequest, Unauthorized
+from hotline.profile import build_profile
 from webhooks.jsonio import json_object_body
 
 bp = Blueprint("api", __name__, url_prefix="/api")

@@ -15,8 +15,8 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
-from onecall.config import OneCallConfig
-from onecall.errors import OneCallError
+from hotline.config import OneCallConfig
+from hotline.errors import OneCallError
 from onecall.runtime import Runtime
 from onecall.settings import Settings
 from webhooks.jsonio import http_error_response
@@ -99,12 +99,12 @@ def create_app(config: OneCallConfig, settings: Settings, *, runtime: Runtime | 
     if start_background:
         runtime.start_background()
 
-    from webhooks import api, desk, prompt_audio, twilio_voice
+    from webhooks import api, audio_files, desk, twilio_voice
 
     app.register_blueprint(twilio_voice.bp)
     app.register_blueprint(desk.bp)
     app.register_blueprint(api.bp)
-    app.register_blueprint(prompt_audio.bp)
+    app.register_blueprint(audio_files.bp)
 
     @app.get("/healthz")
     def health():

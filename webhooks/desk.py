@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session, url_for
 
-from onecall.citizens import Consultation
-from onecall.errors import BadRequest, NoSuchCitizen, Unauthorized
+from hotline.citizens import Consultation
+from hotline.errors import BadRequest, NoSuchCitizen, Unauthorized
 from routing import RoutingError
 from webhooks.jsonio import json_object_body
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from onecall.errors import BadRequest
+from hotline.errors import BadRequest
 
 
 def json_object_body() -> dict:

@@ -1,0 +1,54 @@
+"""`onecall call` against a live OneCall over real sockets: the simulated citizen presses
+keys, the simulator's Twilio API stand-in receives the agent leg, the agent answers and
+the two meet in the caller's conference."""
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from onecall.runtime import Runtime
+from devtools.simulator import simulate_call
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, free_port
+from webhooks.app import create_app
+
+
+@pytest.fixture()
+def live_server(demo_config, settings, redis_client):
+    standin_port = free_port()
+    live_settings = dataclasses.replace(settings, public_url=None, twilio_api_base_url=f"http://127.0.0.1:{standin_port}")
+    server_port = free_port()
+    runtime = Runtime(demo_config, live_settings, base_url=f"http://127.0.0.1:{server_port}", redis_client=redis_client)
+    server = make_server("127.0.0.1", server_port, create_app(demo_config, live_settings, runtime=runtime), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server_port}", standin_port, runtime
+    server.shutdown()
+    runtime.stop()
+
+
+def test_simulated_call_reaches_the_best_agent(live_server):
+    url, standin_port, runtime = live_server
+    runtime.routing.set_status("yoon.taeho", "available")
+    runtime.routing.set_status("jung.hoon", "available")
+    heard = []
+    transcript = simulate_call(server_url=url, auth_token=AUTH_TOKEN, account_sid=ACCOUNT_SID,
+                               caller="+821012345678", hotline_number="+8222120120", standin_port=standin_port,
+                               inputs=iter(["1", "say:주차 위반 과태료"]), say=heard.append, talk_seconds=0.1)
+    assert transcript.connected, "\n".join(heard)
+    assert transcript.agent_endpoint == "client:yoon.taeho"
+    assert any("Welcome" in line or "다산콜센터" in line for line in transcript.heard)
+    assert runtime.routing.agent("yoon.taeho").status == "wrapup"  # the citizen hung up after talking
+    assert runtime.routing.call(transcript.call_sid).state == "ended"
+
+
+def test_simulated_call_with_unanswered_agent_is_not_lost(live_server):
+    url, standin_port, runtime = live_server
+    runtime.routing.set_status("yoon.taeho", "available")
+    transcript = simulate_call(server_url=url, auth_token=AUTH_TOKEN, account_sid=ACCOUNT_SID,
+                               caller="+821012345678", hotline_number="+8222120120", standin_port=standin_port,
+                               inputs=iter(["1", "2"]), say=lambda _: None, agent_answers=False,
+                               max_wait_seconds=1.5, talk_seconds=0.1)
+    assert not transcript.connected
+    assert runtime.routing.agent("yoon.taeho").status == "break"
