@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 import redis  # noqa: E402
 
-from telephony.asterisk.driver import AsteriskDriver  # noqa: E402
 from hotline.config import load_config  # noqa: E402
+from onecall.bootstrap import bootstrap  # noqa: E402
+from onecall.composition import build_application, build_asterisk_driver  # noqa: E402
 from onecall.redis_server import find_or_start_redis  # noqa: E402
-from onecall.runtime import Runtime  # noqa: E402
 from onecall.settings import AmiSettings, load_settings  # noqa: E402
 from tests.fakes.ami_server import FakeAsterisk, OriginateOutcome  # noqa: E402
 
@@ -154,8 +154,8 @@ def asterisk_side(url: str, namespace: str, pipe, in_progress: int, calls: int) 
         fake.stop()
 
 
-async def onecall_side(runtime, ami: AmiSettings, url: str, pipe) -> list[float]:
-    driver = AsteriskDriver(runtime, ami, url)
+async def onecall_side(application, ami: AmiSettings, url: str, pipe) -> list[float]:
+    driver = build_asterisk_driver(application, ami, url)
     await driver.start()
     pipe.send(driver.agi_port)
     try:
@@ -184,10 +184,11 @@ def main() -> None:
         ami = AmiSettings(host="127.0.0.1", port=ours.recv(), username="onecall", secret="bench",
                           agi_host="127.0.0.1", agi_port=0)
         settings = dataclasses.replace(load_settings(instance_dir=ROOT / "instance").with_redis(url), ami=ami)
-        runtime = Runtime(config, settings)
-        runtime.start_background()
-        samples = asyncio.run(onecall_side(runtime, ami, url, ours))
-        runtime.stop()
+        application = build_application(config, settings)
+        bootstrap(application)
+        application.background.start()
+        samples = asyncio.run(onecall_side(application, ami, url, ours))
+        application.stop()
         pings = ping_round_trips(url)
         print(f"{options.calls} calls timed with {options.in_progress} calls holding "
               f"(OneCall in this process; Asterisk and callers in another)")

@@ -29,7 +29,6 @@ from panoramisk.ami_protocol import AMIProtocol  # noqa: E402
 
 from telephony.asterisk.ami import OneCallAmiProtocol  # noqa: E402
 from telephony.asterisk.events import AsteriskEvents  # noqa: E402
-from telephony.asterisk.channels import AsteriskState  # noqa: E402
 
 PROTOCOL = ROOT.parent / "shared" / "protocol" / "ami"
 # Not goami2's fixture: it runs two packets together, and panoramisk's reader raises on that.
@@ -110,16 +109,17 @@ def run_onecall(stream: bytes, table: AsteriskEvents) -> tuple[float, int]:
 def dispatch_table(redis_url: str | None) -> tuple[AsteriskEvents, object]:
     from hotline.config import load_config
     from onecall.redis_server import find_or_start_redis
-    from onecall.runtime import Runtime
+    from onecall.bootstrap import bootstrap
+    from onecall.composition import build_application, build_asterisk_events
     from onecall.settings import load_settings
 
     url, embedded = (redis_url, None) if redis_url else find_or_start_redis("redis://127.0.0.1:6379/14")
     config = load_config(ROOT / "config.yaml")
     settings = load_settings(instance_dir=ROOT / "instance").with_redis(url)
-    runtime = Runtime(config, settings)
-    runtime.redis.flushdb()
-    runtime = Runtime(config, settings)  # agents synced into the empty database
-    return AsteriskEvents(runtime, AsteriskState(runtime.redis, config.hotline.id)), embedded
+    application = build_application(config, settings)
+    application.redis.flushdb()
+    bootstrap(application)  # agents synced into the empty database
+    return build_asterisk_events(application), embedded
 
 
 def main() -> None:

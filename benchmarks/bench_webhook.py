@@ -69,9 +69,8 @@ def _mark_ready() -> None:
 def real_app():
     """gunicorn 'benchmarks.bench_webhook:real_app()': the OneCall app, as `onecall serve` builds it."""
     from hotline.config import load_config
-    from onecall.runtime import Runtime
+    from onecall.composition import build_web_process
     from onecall.settings import Settings
-    from webhooks.app import create_app
 
     config = load_config(ROOT / "config.yaml")
     settings = Settings(
@@ -87,7 +86,9 @@ def real_app():
         screenpop_secret=None,
         demo_secrets=False,
     )
-    app = create_app(config, settings, runtime=Runtime(config, settings, base_url=os.environ[ENV_BASE]))
+    web = build_web_process(config, settings, base_url=os.environ[ENV_BASE])
+    web.application.background.start()
+    app = web.app
     _mark_ready()
     return app
 

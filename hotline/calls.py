@@ -9,50 +9,80 @@ whichever network the citizen called through:
 from __future__ import annotations
 
 import logging
+from typing import Collection, Iterable, Mapping, Protocol
 
 from ivr.actions import Route
 from ivr.events import CallerHungUp, NoInput
-from ivr.interpreter import Step
+from ivr.interpreter import CitizenDirectory, Interpreter, Step
 from ivr.state import CallState
-from routing import CallAlreadyQueued, CallRequest, ReservationExpired, RoutingError, choose_language
+from routing import STILL_ROUTED, CallAlreadyQueued, CallRequest, ReservationExpired, RoutingError, RoutingStore
+from routing import choose_language
 
 log = logging.getLogger(__name__)
 
 
+def room_name(call_id: str) -> str:
+    """The call's own room (Twilio conference, Asterisk ConfBridge): the agent joins it, and
+    a later expert can too, without the citizen ever moving."""
+    return f"oc-{call_id}"
+
+
+class CallWatch(Protocol):
+    """What a driver that must watch its routed calls is told (Twilio: calls whose hang-up
+    could go unreported)."""
+
+    def routed(self, call_id: str) -> None: ...
+    def ended(self, call_id: str) -> None: ...
+
+
 class CallLifecycle:
-    def __init__(self, runtime) -> None:
-        self._runtime = runtime
+    def __init__(self, *, interpreter: Interpreter, sessions, registry: CitizenDirectory, routing: RoutingStore,
+                 dispatcher, desk_events, covered_language_pairs: Collection[tuple[str, str]],
+                 default_language: str, watches: Mapping[str, CallWatch] | None = None) -> None:
+        self._interpreter = interpreter
+        self._sessions = sessions
+        self._registry = registry
+        self._routing = routing
+        self._dispatcher = dispatcher
+        self._desk_events = desk_events  # ScreenPops: the agent's desk hears of answers and misses
+        self._covered = frozenset(covered_language_pairs)
+        self._default_language = default_language
+        self._watches = dict(watches or {})  # by channel
+
+    def watch(self, channel: str, watch: CallWatch) -> None:
+        """A driver asks to hear when its calls are routed and end."""
+        self._watches[channel] = watch
 
     def start(self, call_id: str, caller: str, channel: str) -> Step:
         """The flow's first step for a new call; a repeated start replays the current prompt."""
-        runtime = self._runtime
-        step = runtime.interpreter.start(call_id, caller, runtime.registry)
-        if step.state.finished or runtime.sessions.create(step.state):
+        step = self._interpreter.start(call_id, caller, self._registry)
+        if step.state.finished or self._sessions.create(step.state):
             return self.take(step, channel, saved=not step.state.finished)
-        current = runtime.sessions.load(call_id)  # a retried first request of a call in its flow
-        return self.take(runtime.interpreter.handle(current, NoInput(), runtime.registry), channel)
+        current = self._sessions.load(call_id)  # a retried first request of a call in its flow
+        return self.take(self._interpreter.handle(current, NoInput(), self._registry), channel)
 
     def step(self, state: CallState, event, channel: str) -> Step:
         """The flow's next step after `event`, saved and routed."""
-        return self.take(self._runtime.interpreter.handle(state, event, self._runtime.registry), channel)
+        return self.take(self._interpreter.handle(state, event, self._registry), channel)
+
+    def fallback(self, state: CallState, reason: str, channel: str) -> Step:
+        """Whatever broke, the caller still reaches a person: the fallback queue."""
+        return self.take(self._interpreter.fallback(state, reason, self._registry), channel)
 
     def take(self, step: Step, channel: str, saved: bool = False) -> Step:
         """Save the step's state and hand its Route, if any, to the router."""
-        runtime = self._runtime
         if step.error:
             log.error("call %s left its flow for the fallback queue: %s", step.state.call_id, step.error)
         if not saved:
-            runtime.sessions.save(step.state)
+            self._sessions.save(step.state)
         for action in step.actions:
             if isinstance(action, Route):
                 self.enqueue(step.state, action, channel)
         return step
 
     def enqueue(self, state: CallState, route: Route, channel: str) -> None:
-        runtime = self._runtime
         # A caller whose language no agent of that skill speaks waits in the default language.
-        language = choose_language(route.language, route.skill, runtime.covered_language_pairs,
-                                   runtime.config.hotline.default_language)
+        language = choose_language(route.language, route.skill, self._covered, self._default_language)
         request = CallRequest(
             call_id=state.call_id,
             skill=route.skill,
@@ -63,47 +93,56 @@ class CallLifecycle:
             data={"verification": route.verification, "channel": channel, "flow_language": route.language},
         )
         try:
-            result = runtime.routing.enqueue(request)
+            result = self._routing.enqueue(request)
         except CallAlreadyQueued:
             return  # a retried request: the call already waits or is connected
-        if channel == "twilio":  # Asterisk calls are checked against the live channel list instead
-            runtime.liveness.seen(state.call_id)
-        runtime.dispatcher.dispatch(result.reservation)
+        watch = self._watches.get(channel)
+        if watch is not None:
+            watch.routed(state.call_id)
+        self._dispatcher.dispatch(result.reservation)
 
     def still_routed(self, call_id: str) -> bool:
         try:
-            return self._runtime.routing.call(call_id).state in ("waiting", "reserved")
+            return self._routing.call(call_id).state in STILL_ROUTED
         except RoutingError:
             return False
 
+    def language_of(self, call_id: str) -> str:
+        """The language the call's flow speaks (the default one for a call we know nothing of)."""
+        state = self._sessions.load(call_id)
+        return state.language if state else self._default_language
+
     def agent_answered(self, call_id: str, agent_id: str) -> bool:
         """The reserved agent picked up: True when the call is theirs to take."""
-        runtime = self._runtime
         try:
-            runtime.routing.accept(call_id, agent_id)
+            self._routing.accept(call_id, agent_id)
         except (ReservationExpired, RoutingError):
             return False
-        runtime.pops.notify_desk(agent_id, "connected", {"call_id": call_id})
+        self._desk_events.notify_desk(agent_id, "connected", {"call_id": call_id})
         return True
 
     def agent_missed(self, call_id: str, agent_id: str, reason: str) -> None:
         """The agent's phone was not answered: the call goes back to the head of its queue."""
-        runtime = self._runtime
         try:
-            runtime.dispatcher.dispatch(runtime.routing.reject(call_id, agent_id, reason))
+            self._dispatcher.dispatch(self._routing.reject(call_id, agent_id, reason))
         except (ReservationExpired, RoutingError):
             return  # already expired, answered or ended: a late report changes nothing
-        runtime.pops.clear(agent_id)
-        runtime.pops.notify_desk(agent_id, "missed", {"call_id": call_id, "reason": reason})
+        self._desk_events.clear(agent_id)
+        self._desk_events.notify_desk(agent_id, "missed", {"call_id": call_id, "reason": reason})
 
     def ended(self, call_id: str, reason: str) -> None:
         """The citizen's call is over (either side hung up); the agent goes to wrap-up."""
-        runtime = self._runtime
-        state = runtime.sessions.load(call_id)
+        state = self._sessions.load(call_id)
         if state is not None and not state.finished:
-            runtime.sessions.save(runtime.interpreter.handle(state, CallerHungUp(), runtime.registry).state)
+            self._sessions.save(self._interpreter.handle(state, CallerHungUp(), self._registry).state)
         try:
-            runtime.dispatcher.dispatch(runtime.routing.end_call(call_id, reason))
+            self._dispatcher.dispatch(self._routing.end_call(call_id, reason))
         except RoutingError:
             pass  # never reached the router (hung up in the menu), or already ended
-        runtime.liveness.forget(call_id)
+        for watch in self._watches.values():
+            watch.ended(call_id)
+
+
+def covered_pairs(agents: Iterable) -> frozenset[tuple[str, str]]:
+    """(skill, language) pairs some configured agent covers: fixed by the config."""
+    return frozenset((skill, language) for agent in agents for skill in agent.skills for language in agent.languages)

@@ -5,11 +5,8 @@ identity, phone numbers, the registry number a caller can type in the IVR, wheth
 citizen is vulnerable (served first), past consultations in any department, and open
 items (unpaid taxes, fines, bills) in every department.
 
-Keys (all under the hotline's hash tag, like the routing keys):
-  oc:{ns}:citizen:<id>               JSON of the record without consultations
-  oc:{ns}:citizen:<id>:consultations list of JSON consultations, newest first
-  oc:{ns}:citizen-by-phone           hash E.164 phone -> citizen id
-  oc:{ns}:citizen-by-number          hash registry number -> citizen id
+Keys (named in `routing.keys`): the record without consultations (JSON), its consultations
+(a list, newest first), the phone and registry-number indexes (hashes -> citizen id).
 """
 from __future__ import annotations
 
@@ -22,25 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ivr.interpreter import CitizenMatch
 from hotline.errors import BadRequest, NoSuchCitizen
+from routing.keys import Keys
+from routing.scripts import FIND_CITIZEN
 
 VULNERABLE_PRIORITY = 10  # routing serves higher numbers first
-
-# The IVR's identify step in one round trip: an index gives the citizen id and the record
-# says whether the citizen is served first.
-# KEYS[1] index hash (citizen-by-phone or citizen-by-number)
-# ARGV[1] phone (E.164) or registry number   ARGV[2] record key prefix "oc:{<ns>}:citizen:"
-# Reply: {citizen id, 1 if vulnerable else 0}, or nil when the index has no entry or the
-# entry's record is gone. The record key is built here: it carries the same hash tag as
-# KEYS[1], so in Redis Cluster the script stays on one slot (as in routing.scripts).
-FIND_CITIZEN = r"""
-local id = redis.call('HGET', KEYS[1], ARGV[1])
-if not id then return false end
-local raw = redis.call('GET', ARGV[2] .. id)
-if not raw then return false end
-local vulnerable = cjson.decode(raw).vulnerable == true
-return {id, vulnerable and 1 or 0}
-"""
-
 
 class Consultation(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -122,28 +104,18 @@ def parse_json_lines(lines: Iterable[str]) -> list[CitizenRecord]:
 class CitizenRegistry:
     """Citizen records in Redis; also the interpreter's CitizenDirectory."""
 
-    def __init__(self, redis_client, namespace: str, country_code: str = "82") -> None:
+    def __init__(self, redis_client, keys: Keys, country_code: str = "82") -> None:
         self._redis = redis_client
-        self._prefix = f"oc:{{{namespace}}}:"
+        self._keys = keys
         self._country_code = country_code
         self._find = redis_client.register_script(FIND_CITIZEN)
-
-    def _record_key(self, citizen_id: str) -> str:
-        return f"{self._prefix}citizen:{citizen_id}"
-
-    def _consultations_key(self, citizen_id: str) -> str:
-        return f"{self._prefix}citizen:{citizen_id}:consultations"
-
-    @property
-    def _by_phone(self) -> str:
-        return f"{self._prefix}citizen-by-phone"
-
-    @property
-    def _by_number(self) -> str:
-        return f"{self._prefix}citizen-by-number"
+        self._record_key = keys.citizen
+        self._consultations_key = keys.citizen_consultations
+        self._by_phone = keys.citizen_by_phone
+        self._by_number = keys.citizen_by_number
 
     def count(self) -> int:
-        return self._redis.hlen(f"{self._prefix}citizen-ids")
+        return self._redis.hlen(self._keys.citizen_ids)
 
     def import_records(self, records: Iterable[CitizenRecord]) -> int:
         """Insert or replace records (consultation history is replaced by the imported one)."""
@@ -153,7 +125,7 @@ class CitizenRegistry:
             body = record.model_dump(mode="json", exclude={"consultations"})
             body["phones"] = [normalize_phone(p, self._country_code) for p in record.phones]
             pipe.set(self._record_key(record.id), json.dumps(body, ensure_ascii=False))
-            pipe.hset(f"{self._prefix}citizen-ids", record.id, "1")
+            pipe.hset(self._keys.citizen_ids, record.id, "1")
             for phone in body["phones"]:
                 pipe.hset(self._by_phone, phone, record.id)
             if record.registry_number:
@@ -192,7 +164,7 @@ class CitizenRegistry:
 
     # -- CitizenDirectory, used by the IVR's identify step --------------------------------
     def _find_in(self, index: str, value: str) -> CitizenMatch | None:
-        found = self._find(keys=[index], args=[value, f"{self._prefix}citizen:"])
+        found = self._find(keys=[index], args=[value, self._keys.citizen_record_prefix])
         if not found:
             return None
         citizen_id, vulnerable = found

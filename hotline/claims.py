@@ -7,18 +7,7 @@ it meanwhile, and a worker that dies mid-task only delays the item, never loses 
 """
 from __future__ import annotations
 
-# KEYS[1] the sorted set (member -> due time)
-# ARGV[1] claim members due at or before this score
-# ARGV[2] the score the claimed members move to (their next due time / lease end)
-# ARGV[3] at most this many members
-# Returns the members claimed.
-CLAIM_DUE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, member in ipairs(due) do
-  redis.call('ZADD', KEYS[1], ARGV[2], member)
-end
-return due
-"""
+from routing.scripts import CLAIM_DUE
 
 
 class DueClaimer:

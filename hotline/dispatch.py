@@ -17,8 +17,8 @@ import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Mapping, Protocol
 
-from ivr.errors import TelephonyUnavailable
-from hotline.profile import build_profile
+from hotline.errors import TelephonyUnavailable
+from hotline.profile import build_profile, department_names
 from routing import ReservationExpired, RoutingError
 
 log = logging.getLogger(__name__)
@@ -32,35 +32,41 @@ class AgentRinger(Protocol):
 
 
 class Dispatcher:
-    def __init__(self, *, redis_client, routing, registry, pops, ringers: Mapping[str, AgentRinger], config,
+    def __init__(self, *, routing, registry, pops, config, legs: "AgentLegs",
                  executor: Executor | None = None) -> None:
         self._routing = routing
         self._registry = registry
         self._pops = pops
-        self._ringers = dict(ringers)  # by the call's channel: "twilio", "asterisk"
         self._config = config
+        self._legs = legs
+        self._ringers: dict[str, AgentRinger] = {}  # by the call's channel: "twilio", "asterisk"
+        # Channels whose pop-and-ring runs in the caller's thread (see `register_ringer`).
+        self._inline_channels: frozenset[str] = frozenset()
         self._executor = executor or ThreadPoolExecutor(max_workers=8, thread_name_prefix="onecall-dispatch")
-        self._redis = redis_client
-        self._legs_prefix = f"oc:{{{config.hotline.id}}}:agent-leg:"
 
-    # Channels whose pop-and-ring runs in the caller's thread. The Asterisk driver sets
-    # {"asterisk"}: its ring is a hand-over to its own loop and the pop a few Redis writes, so
-    # the hop to a pool thread would cost more than it saves (a ring over Twilio's REST API
-    # always goes to the pool).
-    inline_channels: frozenset[str] = frozenset()
+    def register_ringer(self, channel: str, ringer: AgentRinger, *, inline: bool = False) -> None:
+        """Ring agents of `channel`'s calls with `ringer`.
+
+        `inline`: pop and ring in the caller's thread rather than on the pool. The Asterisk
+        driver asks for it while it owns the AMI connection in this process: its ring is a
+        hand-over to its own loop and the pop a few Redis writes, so the hop to a pool thread
+        would cost more than it saves (a ring over Twilio's REST API always goes to the pool).
+        """
+        self._ringers[channel] = ringer
+        self._inline_channels = (self._inline_channels | {channel}) if inline else (self._inline_channels - {channel})
 
     def dispatch(self, reservation) -> None:
         """Pop and ring for a fresh reservation (None is ignored), on the pool unless inline."""
         if reservation is None:
             return
-        if not self.inline_channels:
+        if not self._inline_channels:
             self._executor.submit(self._connect_logged, reservation)
             return
         try:
             record = self._routing.call(reservation.call_id)
         except RoutingError:
             return  # ended in between: nothing to pop or ring
-        if (record.data or {}).get("channel", "twilio") in self.inline_channels:
+        if (record.data or {}).get("channel", "twilio") in self._inline_channels:
             self._connect_logged(reservation, record)
         else:
             self._executor.submit(self._connect_logged, reservation, record)
@@ -79,15 +85,14 @@ class Dispatcher:
         record = record or self._routing.call(reservation.call_id)
         data = dict(record.data or {})
         language = reservation.language
-        department_names = {skill: cfg.name.get(language) or next(iter(cfg.name.values()))
-                            for skill, cfg in self._config.skills.items()}
+        names = department_names(self._config.skills, language)
         agent = self._config.agent(reservation.agent_id)
         return {
             "call": {
                 "id": reservation.call_id,
                 "caller": reservation.caller,
                 "skill": reservation.skill,
-                "skill_name": department_names.get(reservation.skill, reservation.skill),
+                "skill_name": names.get(reservation.skill, reservation.skill),
                 "language": language,
                 "priority": record.priority,
                 "verification": data.get("verification", "none"),
@@ -102,7 +107,7 @@ class Dispatcher:
                 "endpoint": reservation.endpoint,
             },
             "citizen": build_profile(self._registry, reservation.citizen_id, data.get("verification", "none"),
-                                     reservation.caller, department_names),
+                                     reservation.caller, names),
         }
 
     def connect(self, reservation, record=None) -> None:
@@ -120,7 +125,7 @@ class Dispatcher:
             log.error("%s; call %s goes back to the head of its queue", exc, reservation.call_id)
             self._give_back(reservation, "ring-failed")
             return
-        self._redis.set(self._legs_prefix + reservation.call_id, f"{channel} {leg_id}", ex=LEG_MEMORY_SECONDS)
+        self._legs.remember(reservation.call_id, channel, leg_id)
 
     def _give_back(self, reservation, reason: str) -> None:
         self._pops.clear(reservation.agent_id)
@@ -130,16 +135,8 @@ class Dispatcher:
         except ReservationExpired:
             pass  # already timed out or ended elsewhere: nothing left to give back
 
-    def agent_leg(self, call_id: str) -> tuple[str, str] | None:
-        """(channel, leg id) of the agent's leg of a call, if one was rung."""
-        value = self._redis.get(self._legs_prefix + call_id)
-        if not value:
-            return None
-        channel, _, leg_id = value.partition(" ")
-        return channel, leg_id
-
     def hang_up_agent_leg(self, call_id: str) -> None:
-        leg = self.agent_leg(call_id)
+        leg = self._legs.of(call_id)
         ringer = self._ringers.get(leg[0]) if leg else None
         if ringer is not None:
             try:
@@ -148,7 +145,7 @@ class Dispatcher:
                 log.warning("%s", exc)
 
     def forget_leg(self, call_id: str) -> None:
-        self._redis.delete(self._legs_prefix + call_id)
+        self._legs.forget(call_id)
 
     def sweep(self) -> None:
         """Expired reservations go back to their queues; finished wrap-ups return agents to work."""
@@ -160,3 +157,25 @@ class Dispatcher:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True)
+
+
+class AgentLegs:
+    """Which leg rang the agent of each call (to hang it up when the desk closes the call)."""
+
+    def __init__(self, redis_client, keys) -> None:
+        self._redis = redis_client
+        self._keys = keys
+
+    def remember(self, call_id: str, channel: str, leg_id: str) -> None:
+        self._redis.set(self._keys.agent_leg(call_id), f"{channel} {leg_id}", ex=LEG_MEMORY_SECONDS)
+
+    def of(self, call_id: str) -> tuple[str, str] | None:
+        """(channel, leg id) of the agent's leg of a call, if one was rung."""
+        value = self._redis.get(self._keys.agent_leg(call_id))
+        if not value:
+            return None
+        channel, _, leg_id = value.partition(" ")
+        return channel, leg_id
+
+    def forget(self, call_id: str) -> None:
+        self._redis.delete(self._keys.agent_leg(call_id))

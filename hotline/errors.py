@@ -1,25 +1,14 @@
-"""Errors with stable machine-readable ids, shared by the CLI and the web tier.
+"""The application's errors, each a `OneCallError` (stable id, HTTP status, details).
 
 Each class names one failure. `error_id` never changes once published (clients and
 dashboards match on it); `http_status` is what the REST API answers with.
 """
 from __future__ import annotations
 
+from routing.errors import OneCallError
 
-class OneCallError(Exception):
-    error_id = "onecall-error"
-    http_status = 500
-
-    def __init__(self, message: str, *, details: dict | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
-
-    def to_json(self) -> dict:
-        body = {"error": self.error_id, "message": self.message}
-        if self.details:
-            body["details"] = self.details
-        return body
+__all__ = ["OneCallError", "ConfigInvalid", "BadRequest", "Unauthorized", "NoSuchCitizen", "TelephonyUnavailable",
+           "TtsUnavailable", "TtsVoiceUnknown", "TtsFailed"]
 
 
 class ConfigInvalid(OneCallError):
@@ -74,15 +63,8 @@ class TtsFailed(OneCallError):
     error_id = "tts-failed"
 
 
-class AmiLoginRefused(OneCallError):
-    """Asterisk refused the AMI user or secret."""
+class TelephonyUnavailable(OneCallError):
+    """A driver could not reach its telephony back-end (Twilio's API, Asterisk)."""
 
-    error_id = "ami-login-refused"
-    http_status = 503
-
-
-class AmiUnavailable(OneCallError):
-    """No logged-in AMI connection to send an action on, or no answer in time."""
-
-    error_id = "ami-unavailable"
+    error_id = "telephony-unavailable"
     http_status = 503

@@ -18,6 +18,11 @@ VERIFICATION_LABELS = {
 }
 
 
+def department_names(skills, language: str) -> dict[str, str]:
+    """Each department's (skill's) name in `language`, else in its first language."""
+    return {skill: cfg.name.get(language) or next(iter(cfg.name.values())) for skill, cfg in skills.items()}
+
+
 def build_profile(registry, citizen_id: str | None, verification: str, caller: str,
                   department_names: dict[str, str]) -> dict:
     """A JSON-ready profile; `identified` is False when the caller is unknown."""

@@ -27,6 +27,7 @@ from typing import Iterable
 import requests
 
 from hotline.claims import DueClaimer
+from routing.keys import Keys
 
 log = logging.getLogger(__name__)
 
@@ -44,28 +45,16 @@ def sign(secret: str, body: bytes) -> str:
 class ScreenPops:
     """Stores and announces pops, and queues their webhook deliveries."""
 
-    def __init__(self, redis_client, namespace: str, targets: Iterable[WebhookTarget]) -> None:
+    def __init__(self, redis_client, keys: Keys, targets: Iterable[WebhookTarget]) -> None:
         self._redis = redis_client
-        self._prefix = f"oc:{{{namespace}}}:"
+        self._keys = keys
         self.targets = tuple(targets)
         self.deliveries_waiting = threading.Event()  # wakes this process's delivery worker
-
-    def channel(self, agent_id: str) -> str:
-        return f"{self._prefix}desk:{agent_id}"
-
-    def _current_key(self, agent_id: str) -> str:
-        return f"{self._prefix}pop:{agent_id}"
-
-    @property
-    def due_key(self) -> str:
-        return f"{self._prefix}deliveries:due"
-
-    def delivery_key(self, delivery_id: str) -> str:
-        return f"{self._prefix}delivery:{delivery_id}"
-
-    @property
-    def dead_key(self) -> str:
-        return f"{self._prefix}deliveries:failed"
+        self.due_key = keys.deliveries_due
+        self.dead_key = keys.deliveries_failed
+        self.delivery_key = keys.delivery
+        self.channel = keys.desk_channel  # the agent's desk events (pub/sub)
+        self._current_key = keys.pop
 
     def current(self, agent_id: str) -> dict | None:
         raw = self._redis.get(self._current_key(agent_id))
@@ -76,6 +65,10 @@ class ScreenPops:
 
     def notify_desk(self, agent_id: str, kind: str, data: dict) -> None:
         self._redis.publish(self.channel(agent_id), json.dumps({"kind": kind, "data": data}, ensure_ascii=False))
+
+    def subscribe(self, agent_id: str) -> "DeskEvents":
+        """The agent's desk events, live, from any process."""
+        return DeskEvents(self._redis, self.channel(agent_id))
 
     def publish(self, pop: dict) -> list[str]:
         """Show `pop` on its agent's desktop and queue it for every webhook. Returns delivery ids."""
@@ -98,6 +91,25 @@ class ScreenPops:
         if delivery_ids:
             self.deliveries_waiting.set()
         return delivery_ids
+
+
+class DeskEvents:
+    """One desk's subscription to its agent's events (pops, answers, misses)."""
+
+    def __init__(self, redis_client, channel: str) -> None:
+        self._pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub.subscribe(channel)
+
+    def next(self, timeout: float) -> tuple[str, dict] | None:
+        """The next event as (kind, data), or None when none came within `timeout` seconds."""
+        message = self._pubsub.get_message(timeout=timeout)
+        if message is None:
+            return None
+        event = json.loads(message["data"])
+        return event["kind"], event["data"]
+
+    def close(self) -> None:
+        self._pubsub.close()
 
 
 class DeliveryWorker:

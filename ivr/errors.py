@@ -48,9 +48,3 @@ class UnknownPrompt(LookupError):
             return f"prompt {self.prompt_id!r} is not in the catalog"
         return f"prompt {self.prompt_id!r} has no {self.language!r} text in the catalog"
 
-
-class TelephonyUnavailable(Exception):
-    """A channel driver could not reach its telephony back-end (Twilio's API, Asterisk)."""
-
-    error_id = "telephony-unavailable"
-    http_status = 503

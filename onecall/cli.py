@@ -53,6 +53,7 @@ def cmd_citizens_import(args) -> int:
     import redis
 
     from hotline.citizens import CitizenRegistry, parse_json_lines
+    from routing.keys import Keys
 
     config = _load_config_or_exit(_config_path(args))
     settings = load_settings(instance_dir=INSTANCE_DIR)
@@ -66,14 +67,27 @@ def cmd_citizens_import(args) -> int:
         print(f"{args.file}: {exc.message}", file=sys.stderr)
         return 2
     client = redis.Redis.from_url(_redis_url_for_tools(settings), decode_responses=True)
-    count = CitizenRegistry(client, config.hotline.id, config.hotline.country_code).import_records(records)
+    count = CitizenRegistry(client, Keys(config.hotline.id), config.hotline.country_code).import_records(records)
     print(f"imported {count} citizens into hotline {config.hotline.id}")
     return 0
+
+
+def _bootstrap(config, settings) -> None:
+    """Write the deployment's starting state once, before any worker or driver serves."""
+    from onecall.bootstrap import bootstrap
+    from onecall.composition import build_application
+
+    application = build_application(config, settings)
+    try:
+        bootstrap(application)
+    finally:
+        application.stop()
 
 
 def cmd_serve(args) -> int:
     from onecall.redis_server import resolve_redis_url
     from onecall.server import run_gunicorn
+    from telephony.twilio.urls import TwilioUrls
 
     config_path = _config_path(args)
     config = _load_config_or_exit(config_path)
@@ -87,9 +101,11 @@ def cmd_serve(args) -> int:
     if not os.environ.get("TWILIO_ACCOUNT_SID") and not os.environ.get("TWILIO_API_BASE_URL"):
         os.environ["TWILIO_API_BASE_URL"] = DEMO_TWILIO_API  # `onecall call` plays Twilio's API here
     base = settings.public_url or f"http://{args.host}:{args.port}"
+    _bootstrap(config, settings.with_redis(redis_url))
     print(f"OneCall {config.hotline.name.get('en', config.hotline.id)}: {len(config.agents)} agents, "
           f"{len(config.skills)} skills")
-    print(f"  Twilio voice webhook: {base}/twilio/voice   (status callback: {base}/twilio/status)")
+    twilio_urls = TwilioUrls(base)
+    print(f"  Twilio voice webhook: {twilio_urls.voice}   (status callback: {twilio_urls.status})")
     print(f"  agent desktop:        {base}/desk/")
     print(f"  Redis:                {redis_url}{' (embedded)' if embedded else ''}")
     if settings.demo_secrets:
@@ -137,9 +153,9 @@ def cmd_asterisk(args) -> int:
     import logging
     import signal
 
-    from telephony.asterisk.driver import AsteriskDriver
-    from hotline.errors import AmiLoginRefused
-    from onecall.runtime import Runtime
+    from onecall.bootstrap import bootstrap
+    from onecall.composition import build_application, build_asterisk_driver
+    from telephony.asterisk.errors import AmiLoginRefused
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = _load_config_or_exit(_config_path(args))
@@ -154,11 +170,12 @@ def cmd_asterisk(args) -> int:
         audio = check_prompt_audio(config)
         if not audio.ok:
             print(f"warning: callers would hear silence: {audio.detail}", file=sys.stderr)
-    runtime = Runtime(config, settings.with_redis(redis_url))
-    runtime.start_background()
+    application = build_application(config, settings.with_redis(redis_url))
+    bootstrap(application)
+    application.background.start()
 
     async def run() -> None:
-        driver = AsteriskDriver(runtime, settings.ami, redis_url)
+        driver = build_asterisk_driver(application, settings.ami, redis_url)
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(signal_number, driver.stopped.set)
         await driver.start()
@@ -176,7 +193,7 @@ def cmd_asterisk(args) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        runtime.stop()
+        application.stop()
     return 0
 
 

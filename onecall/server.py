@@ -12,16 +12,18 @@ from gunicorn.app.base import BaseApplication
 
 
 def app_from_environment(base_url: str | None = None):
-    """Build the app from ONECALL_CONFIG and the environment (used by each gunicorn worker)."""
+    """Build the app from ONECALL_CONFIG and the environment (used by each gunicorn worker).
+
+    A worker builds and serves; it writes no starting state (`onecall serve` bootstrapped
+    the deployment before the workers started)."""
     from hotline.config import load_config
+    from onecall.composition import build_web_process
     from onecall.settings import load_settings
-    from webhooks.app import create_app
 
     config = load_config(os.environ.get("ONECALL_CONFIG", "config.yaml"))
-    settings = load_settings()
-    from onecall.runtime import Runtime
-
-    return create_app(config, settings, runtime=Runtime(config, settings, base_url=base_url))
+    web = build_web_process(config, load_settings(), base_url=base_url)
+    web.application.background.start()
+    return web.app
 
 
 class _Gunicorn(BaseApplication):

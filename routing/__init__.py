@@ -11,10 +11,13 @@ from .keys import Keys
 from .models import (
     AgentProfile,
     AgentState,
-    AgentStatuses,
+    AgentStatus,
     CallRecord,
     CallRequest,
-    CallStates,
+    CallPhase,
+    ON_A_CALL,
+    SETTABLE_STATUSES,
+    STILL_ROUTED,
     EnqueueResult,
     Reservation,
     WaitingCall,
@@ -23,8 +26,8 @@ from .policy import agent_score, call_score, choose_language
 from .store import RoutingStore
 
 __all__ = [
-    "AgentProfile", "AgentState", "AgentStatuses", "CallAlreadyQueued", "CallRecord",
-    "CallRequest", "CallStates", "EnqueueResult", "InvalidTransition", "Keys", "NoSuchAgent",
+    "AgentProfile", "AgentState", "AgentStatus", "CallAlreadyQueued", "CallRecord",
+    "CallRequest", "CallPhase", "EnqueueResult", "InvalidTransition", "Keys", "NoSuchAgent",
     "NoSuchCall", "ReservationExpired", "Reservation", "RoutingError", "RoutingStore",
-    "WaitingCall", "agent_score", "call_score", "choose_language",
+    "WaitingCall", "ON_A_CALL", "SETTABLE_STATUSES", "STILL_ROUTED", "agent_score", "call_score", "choose_language",
 ]

@@ -1,23 +1,39 @@
-"""Routing failures, one class each, with a stable machine id and an HTTP status.
+"""The one error base of OneCall, and the routing store's failures.
 
-The web layer turns any `RoutingError` into ``{"error": e.error_id, "message": str(e)}``
-with ``e.http_status``; callers in the engine catch the specific class they expect
-(a stale ``accept`` is a `ReservationExpired`, not a crash).
+Every failure OneCall reports is a `OneCallError` subclass with a stable machine id
+(`error_id`, never changed once published: clients and dashboards match on it), the HTTP
+status the web tier answers with, a message and details. The web tier turns any of them
+into ``{"error": error_id, "message": ..., "details": {...}}`` in one handler. Callers in
+the engine catch the specific class they expect (a stale ``accept`` is a
+`ReservationExpired`, not a crash).
 """
 from __future__ import annotations
 
 from typing import Any
 
 
-class RoutingError(Exception):
-    """Base class of every failure the routing store reports."""
+class OneCallError(Exception):
+    """Base of every error OneCall reports, in any layer."""
 
-    error_id: str = "routing-error"
+    error_id: str = "onecall-error"
     http_status: int = 500
 
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details or {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"error": self.error_id, "message": self.message, "details": self.details}
+
+
+class RoutingError(OneCallError):
+    """Base class of every failure the routing store reports."""
+
+    error_id = "routing-error"
+
     def __init__(self, message: str = "", **details: Any) -> None:
-        super().__init__(message or self.error_id)
-        self.details: dict[str, Any] = details
+        super().__init__(message or self.error_id, details=details)
 
 
 class NoSuchAgent(RoutingError):

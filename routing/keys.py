@@ -1,7 +1,19 @@
-"""Every Redis key name of the routing store, built from the hotline namespace.
+"""Every Redis key name of OneCall, built from the hotline namespace. Nothing else builds one.
 
 All keys of one hotline share the hash tag ``{<namespace>}`` (prefix ``oc:{120}:``) so
-that in Redis Cluster every key a routing script touches lives in one slot.
+that in Redis Cluster every key a script touches lives in one slot.
+
+| key (after the prefix) | type | holds | used by |
+| --- | --- | --- | --- |
+| agent:<id>, call:<id>, avail:<skill>\\|<lang>, queue:<skill>\\|<lang>, reservations, wrapups, agents, queues, pairs, events | | routing state, see `routing.scripts` | `routing.store` |
+| session:<call id> | string | the call's place in its flow (JSON) | `hotline.sessions` |
+| pop:<agent id> | string | the pop on the agent's desk (JSON) | `hotline.screenpop` |
+| desk:<agent id> | pub/sub channel | live events for the agent's desktop | `hotline.screenpop` |
+| delivery:<id>, deliveries:due, deliveries:failed | hash, zset, list | screen-pop webhook deliveries | `hotline.screenpop` |
+| citizen:<id>, citizen:<id>:consultations, citizen-ids, citizen-by-phone, citizen-by-number | string, list, hashes | the citizen registry | `hotline.citizens` |
+| agent-leg:<call id> | string | "<channel> <leg id>" of the agent's leg, to hang it up | `hotline.dispatch` |
+| call-seen | zset | routed Twilio calls -> when last seen | `telephony.twilio.liveness` |
+| ast:calls, ast:legs, ast:leg-of, ast:leg-channel, ast:requests, ast:unreachable, ast:owner:<host>:<port> | hashes, list, set, string | Asterisk channels, AMI requests, the AMI owner's lease | `telephony.asterisk.channels` |
 """
 from __future__ import annotations
 
@@ -23,13 +35,30 @@ class Keys:
         self.namespace = namespace
         self.prefix = f"oc:{{{namespace}}}:"
         p = self.prefix
+        # -- routing ----------------------------------------------------------------------
         self.reservations = p + "reservations"  # zset call_id -> reservation deadline
         self.wrapups = p + "wrapups"  # zset agent_id -> wrap-up deadline
         self.agents = p + "agents"  # set of agent ids (the registry)
         self.events = p + "events"  # stream of lifecycle events
         self.pairs = p + "pairs"  # set of "skill|language" some configured agent covers
         self.queues = p + "queues"  # set of "skill|language" that ever had a call
+        # -- application --------------------------------------------------------------------
+        self.deliveries_due = p + "deliveries:due"  # zset delivery id -> when due
+        self.deliveries_failed = p + "deliveries:failed"  # list of delivery ids given up on
+        self.citizen_record_prefix = p + "citizen:"  # + citizen id (FIND_CITIZEN builds it)
+        self.citizen_ids = p + "citizen-ids"  # hash citizen id -> 1
+        self.citizen_by_phone = p + "citizen-by-phone"  # hash E.164 phone -> citizen id
+        self.citizen_by_number = p + "citizen-by-number"  # hash registry number -> citizen id
+        # -- drivers ------------------------------------------------------------------------
+        self.call_seen = p + "call-seen"  # zset Twilio call -> last seen
+        self.asterisk_calls = p + "ast:calls"  # hash citizen Uniqueid -> channel name
+        self.asterisk_legs = p + "ast:legs"  # hash agent leg Uniqueid -> "call_id agent_id"
+        self.asterisk_leg_of = p + "ast:leg-of"  # hash call id -> latest agent leg Uniqueid
+        self.asterisk_leg_channel = p + "ast:leg-channel"  # hash leg Uniqueid -> channel name
+        self.asterisk_requests = p + "ast:requests"  # list of AMI actions (JSON) for the AMI owner
+        self.asterisk_unreachable = p + "ast:unreachable"  # set of agents whose phone is unreachable
 
+    # -- routing ------------------------------------------------------------------------------
     def agent(self, agent_id: str) -> str:
         return f"{self.prefix}agent:{agent_id}"  # hash
 
@@ -44,3 +73,29 @@ class Keys:
 
     def queue_of_suffix(self, suffix: str) -> str:
         return f"{self.prefix}queue:{suffix}"
+
+    # -- application ----------------------------------------------------------------------------
+    def session(self, call_id: str) -> str:
+        return f"{self.prefix}session:{call_id}"
+
+    def pop(self, agent_id: str) -> str:
+        return f"{self.prefix}pop:{agent_id}"
+
+    def desk_channel(self, agent_id: str) -> str:
+        return f"{self.prefix}desk:{agent_id}"
+
+    def delivery(self, delivery_id: str) -> str:
+        return f"{self.prefix}delivery:{delivery_id}"
+
+    def citizen(self, citizen_id: str) -> str:
+        return self.citizen_record_prefix + citizen_id
+
+    def citizen_consultations(self, citizen_id: str) -> str:
+        return f"{self.citizen_record_prefix}{citizen_id}:consultations"
+
+    def agent_leg(self, call_id: str) -> str:
+        return f"{self.prefix}agent-leg:{call_id}"
+
+    # -- drivers --------------------------------------------------------------------------------
+    def asterisk_owner(self, host: str, port: int) -> str:
+        return f"{self.prefix}ast:owner:{host}:{port}"

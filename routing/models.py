@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Mapping
 
 from .policy import MAX_PROFICIENCY, MIN_PROFICIENCY
 
 
-class AgentStatuses:
+class AgentStatus(StrEnum):
     OFFLINE = "offline"
     AVAILABLE = "available"
     RESERVED = "reserved"  # a call is ringing at the agent, not yet answered
@@ -15,16 +16,24 @@ class AgentStatuses:
     WRAPUP = "wrapup"  # writing the outcome after a call
     BREAK = "break"
 
-    ALL = (OFFLINE, AVAILABLE, RESERVED, BUSY, WRAPUP, BREAK)
+
+# The statuses an agent (desk) or an operator (API) may set by hand; the rest follow calls.
+SETTABLE_STATUSES = (AgentStatus.AVAILABLE, AgentStatus.BREAK, AgentStatus.OFFLINE)
+# An agent in one of these has a call on their desk (its pop stays shown).
+ON_A_CALL = (AgentStatus.RESERVED, AgentStatus.BUSY, AgentStatus.WRAPUP)
 
 
-class CallStates:
+class CallPhase(StrEnum):
+    """Where a routed call is: in a queue, ringing an agent, talking, over."""
+
     WAITING = "waiting"
     RESERVED = "reserved"
     CONNECTED = "connected"
     ENDED = "ended"
 
-    ALL = (WAITING, RESERVED, CONNECTED, ENDED)
+
+# A call in one of these still waits for an agent (its caller holds).
+STILL_ROUTED = (CallPhase.WAITING, CallPhase.RESERVED)
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,7 @@ class AgentProfile:
 class AgentState:
     agent_id: str
     name: str
-    status: str
+    status: str  # an AgentStatus
     since: float  # epoch seconds of the last status change
     call_id: str | None
     skills: Mapping[str, int]
@@ -103,7 +112,7 @@ class WaitingCall:
 @dataclass(frozen=True)
 class CallRecord:
     call_id: str
-    state: str  # 'waiting' | 'reserved' | 'connected' | 'ended'
+    state: str  # a CallPhase
     skill: str
     language: str
     priority: int

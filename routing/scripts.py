@@ -1,7 +1,10 @@
-"""The routing store's Lua scripts: every state change is exactly one of these.
+"""Every Lua script of OneCall. Each routing state change is exactly one of these; the
+last four serve the application and the drivers (due-work claims, the IVR's citizen
+lookup, the AMI owner's lease).
 
 Modelled on rq's ``scripts.py``: each script is a module constant with a header listing
-its KEYS and ARGV; `RoutingStore` registers each once per connection
+its KEYS and ARGV; its user registers it once per client (``register_script``); the
+routing store registers each of its own once per connection
 (``register_script``: EVALSHA, falling back to loading it on NOSCRIPT) and wraps it in a
 typed method.  Failures come back as error replies ``"<error-id> <details>"`` raised
 before any write, which the store maps to `routing.errors` classes.
@@ -28,7 +31,7 @@ key carries the same hash tag ``{<namespace>}``, so in Redis Cluster all of them
 the slot of the declared KEYS and the script stays single-slot; on a standalone server
 or Sentinel this is plain Redis scripting (effects replication, Redis >= 5).
 
-Common ARGV of every script except QUEUE_POSITION (the caller passes them from its clock,
+Common ARGV of every routing script except QUEUE_POSITION (the caller passes them from its clock,
 so tests control time; Lua never calls TIME)::
 
     ARGV[1] now (epoch s, Python ``repr(float)``)
@@ -431,6 +434,61 @@ if not r then return false end
 return r + 1
 """
 
+# ----------------------------------------------------------------------------------------
+# Scripts of the application and the drivers, kept here with the others so every Lua of
+# OneCall is read, documented and registered the same way.
+# ----------------------------------------------------------------------------------------
+CLAIM_DUE = r"""
+-- CLAIM_DUE: hand the due members of a sorted set to one of many workers.
+-- Each claimed member moves to a later score in the same step, so no other worker takes it
+-- meanwhile, and a worker that dies mid-task only delays the member, never loses it.
+-- KEYS[1] the sorted set (member -> due time)
+-- ARGV[1] claim members due at or before this score
+-- ARGV[2] the score the claimed members move to (their next due time / lease end)
+-- ARGV[3] at most this many members
+-- Reply: the members claimed.
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, member in ipairs(due) do
+  redis.call('ZADD', KEYS[1], ARGV[2], member)
+end
+return due
+"""
+
+FIND_CITIZEN = r"""
+-- FIND_CITIZEN (read-only): the IVR's identify step in one round trip. An index gives the
+-- citizen id and the record says whether the citizen is served first.
+-- KEYS[1] index hash (citizen-by-phone or citizen-by-number)
+-- ARGV[1] phone (E.164) or registry number   ARGV[2] record key prefix "oc:{<ns>}:citizen:"
+-- Reply: {citizen id, 1 if vulnerable else 0}, or nil when the index has no entry or the
+-- entry's record is gone. The record key carries the hash tag of KEYS[1] (one slot).
+local id = redis.call('HGET', KEYS[1], ARGV[1])
+if not id then return false end
+local raw = redis.call('GET', ARGV[2] .. id)
+if not raw then return false end
+local vulnerable = cjson.decode(raw).vulnerable == true
+return {id, vulnerable and 1 or 0}
+"""
+
+RENEW_LEASE = r"""
+-- RENEW_LEASE: extend a lease (the AMI connection's owner) only for the process holding it.
+-- KEYS[1] the lease key   ARGV[1] this process's token   ARGV[2] TTL in ms
+-- Reply: 1 renewed, 0 not held by this process.
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+RELEASE_LEASE = r"""
+-- RELEASE_LEASE: give a lease up, only by the process holding it.
+-- KEYS[1] the lease key   ARGV[1] this process's token
+-- Reply: 1 released, 0 not held by this process.
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
 ALL_SCRIPTS = {
     "set_status": SET_STATUS,
     "enqueue": ENQUEUE,
@@ -442,4 +500,8 @@ ALL_SCRIPTS = {
     "upsert_agent": UPSERT_AGENT,
     "remove_agent": REMOVE_AGENT,
     "queue_position": QUEUE_POSITION,
+    "claim_due": CLAIM_DUE,
+    "find_citizen": FIND_CITIZEN,
+    "renew_lease": RENEW_LEASE,
+    "release_lease": RELEASE_LEASE,
 }

@@ -21,7 +21,7 @@ from .keys import Keys, pair_suffix
 from .models import (
     AgentProfile,
     AgentState,
-    AgentStatuses,
+    AgentStatus,
     CallRecord,
     CallRequest,
     EnqueueResult,
@@ -215,7 +215,7 @@ class RoutingStore:
     def finish_wrapup(self, agent_id: str) -> Reservation | None:
         """Wrap-up done early (agent clicked ready): wrapup -> available, with a match."""
         k = self.keys
-        raw = self._run(self._set_status, [k.events, k.agent(agent_id)], (agent_id, AgentStatuses.AVAILABLE, "", AgentStatuses.WRAPUP))
+        raw = self._run(self._set_status, [k.events, k.agent(agent_id)], (agent_id, AgentStatus.AVAILABLE, "", AgentStatus.WRAPUP))
         return _reservation(raw)
 
     def expire_wrapups(self) -> list[Reservation]:

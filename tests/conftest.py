@@ -130,16 +130,30 @@ def settings(redis_url, twilio_api, screenpop_receiver):
     )
 
 
-@pytest.fixture()
-def app(demo_config, settings, redis_client):
-    from onecall.runtime import Runtime
-    from webhooks.app import create_app
+def start_web_process(config, settings, redis_client, *, background: bool = True, base_url: str | None = None):
+    """A bootstrapped web process, as `onecall serve` gives each worker."""
+    from onecall.bootstrap import bootstrap
+    from onecall.composition import build_web_process
 
-    runtime = Runtime(demo_config, settings, redis_client=redis_client)
-    application = create_app(demo_config, settings, runtime=runtime, start_background=True)
-    application.config["TESTING"] = True
-    yield application
-    runtime.stop()
+    web = build_web_process(config, settings, redis_client=redis_client, base_url=base_url)
+    bootstrap(web.application)
+    if background:
+        web.application.background.start()
+    web.app.config["TESTING"] = True
+    return web
+
+
+@pytest.fixture()
+def web(demo_config, settings, redis_client):
+    """The demo hotline's web process: `web.application`, `web.twilio`, `web.app`."""
+    process = start_web_process(demo_config, settings, redis_client)
+    yield process
+    process.stop()
+
+
+@pytest.fixture()
+def app(web):
+    return web.app
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@
 | POST /api/citizens | import citizens: a JSON object, a JSON list, or JSON lines |
 | GET /api/citizens/<id> | one citizen's profile as agents see it |
 
-Errors are JSON `{"error": <stable id>, "message": ...}`: 401 wrong token, 400 bad body
+Errors are JSON `{"error": <stable id>, "message": ..., "details": {...}}`: 401 wrong token, 400 bad body
 (the field named), 404 unknown agent or citizen, 409 a change the agent's state forbids.
 """
 from __future__ import annotations
@@ -21,48 +21,37 @@ from flask import Blueprint, current_app, jsonify, request
 
 from hotline.citizens import parse_json_lines, parse_record
 from hotline.errors import BadRequest, Unauthorized
-from hotline.profile import build_profile
 from webhooks.jsonio import json_object_body
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-SETTABLE_STATUSES = ("available", "break", "offline")
 
-
-def _runtime():
+def _web():
     return current_app.extensions["onecall"]
 
 
 @bp.before_request
 def require_token():
-    expected = _runtime().settings.api_token
+    expected = _web().api_token
     given = request.headers.get("Authorization", "")
     if not given.startswith("Bearer ") or not hmac.compare_digest(given[7:].strip().encode(), expected.encode()):
         raise Unauthorized("a valid 'Authorization: Bearer <ONECALL_API_TOKEN>' header is required")
 
 
-
-
 @bp.get("/agents")
 def list_agents():
-    return jsonify({"agents": [asdict(agent) for agent in _runtime().routing.agents()]})
+    return jsonify({"agents": [asdict(agent) for agent in _web().routing.agents()]})
 
 
 @bp.post("/agents/<agent_id>/status")
 def set_agent_status(agent_id: str):
-    status = json_object_body().get("status")
-    if status not in SETTABLE_STATUSES:
-        raise BadRequest("status", f"must be one of {', '.join(SETTABLE_STATUSES)}")
-    runtime = _runtime()
-    reservation = runtime.routing.set_status(agent_id, status)
-    runtime.dispatcher.dispatch(reservation)
-    return jsonify({"agent": asdict(runtime.routing.agent(agent_id)),
-                    "reserved_call": reservation.call_id if reservation else None})
+    agent, reservation = _web().desk.set_status(agent_id, json_object_body().get("status"))
+    return jsonify({"agent": asdict(agent), "reserved_call": reservation.call_id if reservation else None})
 
 
 @bp.get("/calls/waiting")
 def waiting_calls():
-    return jsonify({"calls": [asdict(call) for call in _runtime().routing.waiting_calls()]})
+    return jsonify({"calls": [asdict(call) for call in _web().routing.waiting_calls()]})
 
 
 @bp.post("/citizens")
@@ -78,13 +67,9 @@ def import_citizens():
         records = [parse_record(item, f"[{index}]" if isinstance(body, list) else "") for index, item in enumerate(items)]
     if not records:
         raise BadRequest("(body)", "holds no citizen records")
-    imported = _runtime().registry.import_records(records)
-    return jsonify({"imported": imported}), 201
+    return jsonify({"imported": _web().registry.import_records(records)}), 201
 
 
 @bp.get("/citizens/<citizen_id>")
 def citizen_profile(citizen_id: str):
-    runtime = _runtime()
-    runtime.registry.get(citizen_id)  # 404 for an unknown id
-    names = {skill: cfg.name[runtime.config.hotline.default_language] for skill, cfg in runtime.config.skills.items()}
-    return jsonify(build_profile(runtime.registry, citizen_id, "lookup", "", names))
+    return jsonify(_web().desk.citizen_profile(citizen_id))

@@ -1,81 +1,41 @@
 """The Flask application factory.
 
-`create_app(config, settings)` builds one OneCall web process: Twilio webhooks, the agent
-desktop, the REST API, rendered prompt audio and a health check, all sharing one `Runtime` (Redis, routing,
-registry, screen pops). Tests build the app with their own config and Redis.
+`create_app(web)` builds one OneCall web process from the `WebServices` the composition
+root hands it (`onecall.composition`): Twilio webhooks, the agent desktop, the REST API,
+rendered prompt audio and a health check. Tests build the app with their own config and
+Redis the same way.
 """
 from __future__ import annotations
 
-import io
 import logging
-from urllib.parse import unquote
+from dataclasses import dataclass
+from typing import Any, Callable
 
-from flask import Flask, Request, jsonify
+from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
-from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
-from hotline.config import OneCallConfig
 from hotline.errors import OneCallError
-from onecall.runtime import Runtime
-from onecall.settings import Settings
-from webhooks.jsonio import http_error_response
-from routing import RoutingError
+from webhooks.forms import OneCallRequest
+from webhooks.jsonio import error_response, http_error_response
 
 
-class FormParams(ImmutableMultiDict):
-    """Request parameters that also answer `getall`, the method Twilio's RequestValidator
-    tries first: on a plain MultiDict it raises AttributeError for every parameter of
-    every signed request before falling back to `getlist`."""
+@dataclass(frozen=True)
+class WebServices:
+    """Everything the web tier uses, built by the composition root."""
 
-    getall = ImmutableMultiDict.getlist
-
-
-FAST_FORM_LIMIT = 64 * 1024  # Twilio's form bodies are a few hundred bytes
-UNQUOTE_ERRORS = "werkzeug.url_quote"  # what werkzeug's form parser passes for bad escapes
-
-
-def parse_form(text: str) -> list[tuple[str, str]]:
-    """The pairs of an url-encoded body, exactly as werkzeug's parser gets them from
-    `parse_qsl(text, keep_blank_values=True, errors=UNQUOTE_ERRORS)`.
-
-    A field is only unquoted when it holds '%' or '+'. Most of the 20-odd fields of a
-    Twilio webhook hold neither, and parse_qsl's checks on every field cost about as much
-    as the rest of the parsing.
-    """
-    pairs = []
-    for field in text.split("&"):
-        if not field:
-            continue
-        name, _, value = field.partition("=")
-        if "%" in name or "+" in name:
-            name = unquote(name.replace("+", " "), errors=UNQUOTE_ERRORS)
-        if "%" in value or "+" in value:
-            value = unquote(value.replace("+", " "), errors=UNQUOTE_ERRORS)
-        pairs.append((name, value))
-    return pairs
-
-
-class OneCallRequest(Request):
-    parameter_storage_class = FormParams
-
-    def _load_form_data(self) -> None:
-        """A short url-encoded body (every Twilio webhook) is parsed by `parse_form`,
-        without werkzeug's stream and limit machinery, which costs more than the parsing on
-        a webhook turn. Anything else takes werkzeug's path."""
-        if "form" in self.__dict__:
-            return
-        environ = self.environ
-        length = environ.get("CONTENT_LENGTH", "")
-        mimetype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
-        if mimetype != "application/x-www-form-urlencoded" or not length.isdigit() or int(length) > FAST_FORM_LIMIT:
-            return super()._load_form_data()
-        body = environ["wsgi.input"].read(int(length))
-        # Not UTF-8 cannot come from Twilio (it %-escapes everything else): such a body is
-        # read with replacement characters and then fails its signature check (403).
-        text = body.decode("utf-8", "replace")
-        d = self.__dict__
-        d["stream"], d["form"], d["files"] = io.BytesIO(), FormParams(parse_form(text)), FormParams()
+    twilio_voice: Any  # telephony.twilio.voice.TwilioVoice
+    twilio_signature: Any  # telephony.twilio.signature.TwilioSignatureCheck
+    desk: Any  # hotline.agents.AgentDesk
+    pops: Any  # hotline.screenpop.ScreenPops
+    registry: Any  # hotline.citizens.CitizenRegistry
+    routing: Any  # routing.RoutingStore
+    prompt_audio: Any  # hotline.audio.render.PromptAudio
+    agent_config: Callable[[str], Any]  # agent id -> its AgentConfig, or None
+    hotline: Any  # hotline.config.HotlineConfig
+    api_token: str
+    secret_key: str
+    ping: Callable[[], object]  # raises when Redis does not answer
 
 
 class DesktopSessions(SecureCookieSessionInterface):
@@ -88,16 +48,12 @@ class DesktopSessions(SecureCookieSessionInterface):
         return None  # Flask substitutes an empty, read-only NullSession
 
 
-def create_app(config: OneCallConfig, settings: Settings, *, runtime: Runtime | None = None,
-               start_background: bool = True) -> Flask:
+def create_app(web: WebServices) -> Flask:
     app = Flask(__name__)
     app.request_class = OneCallRequest
-    app.config.update(SECRET_KEY=settings.secret_key, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.config.update(SECRET_KEY=web.secret_key, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.session_interface = DesktopSessions()
-    runtime = runtime or Runtime(config, settings)
-    app.extensions["onecall"] = runtime
-    if start_background:
-        runtime.start_background()
+    app.extensions["onecall"] = web
 
     from webhooks import api, audio_files, desk, twilio_voice
 
@@ -108,16 +64,12 @@ def create_app(config: OneCallConfig, settings: Settings, *, runtime: Runtime | 
 
     @app.get("/healthz")
     def health():
-        runtime.redis.ping()
-        return {"status": "ok", "hotline": config.hotline.id}
+        web.ping()
+        return {"status": "ok", "hotline": web.hotline.id}
 
     @app.errorhandler(OneCallError)
     def onecall_error(error: OneCallError):
-        return jsonify(error.to_json()), error.http_status
-
-    @app.errorhandler(RoutingError)
-    def routing_error(error: RoutingError):
-        return jsonify({"error": error.error_id, "message": str(error)}), error.http_status
+        return error_response(error.error_id, error.message, error.details, error.http_status)
 
     app.register_error_handler(HTTPException, http_error_response)
 

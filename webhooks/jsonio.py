@@ -19,7 +19,12 @@ def json_object_body() -> dict:
     return body
 
 
+def error_response(error_id: str, message: str, details: dict | None, status: int):
+    """The one JSON shape of every error the web tier answers with."""
+    return jsonify({"error": error_id, "message": message, "details": details or {}}), status
+
+
 def http_error_response(error: HTTPException):
     if error.code == 403:
-        return jsonify({"error": "forbidden", "message": "request signature is missing or wrong"}), 403
-    return jsonify({"error": error.name.lower().replace(" ", "-"), "message": error.description}), error.code
+        return error_response("forbidden", "request signature is missing or wrong", None, 403)
+    return error_response(error.name.lower().replace(" ", "-"), error.description, None, error.code)

@@ -337,21 +337,3 @@ class PromptAudio:
     def __len__(self) -> int:
         return len(self._files)
 
-
-def twilio_play_url(config, audio: PromptAudio, url_of: Callable[[str], str]) -> Callable[[Say], str | None] | None:
-    """For the Twilio renderer: the URL to `<Play>` for a Say, or None to `<Say>` it.
-
-    Only languages with `twilio_prompts: play` play files, and only files that exist;
-    None when no language plays files.
-    """
-    playing = frozenset(code for code, language in config.languages.items() if language.twilio_prompts == "play")
-    if not playing:
-        return None
-
-    def play_url(say: Say) -> str | None:
-        if say.language not in playing:
-            return None
-        relative = audio.relative_path(say.prompt, say.language, say.params)
-        return None if relative is None else url_of(f"{URL_PATH}/{relative}")
-
-    return play_url

@@ -7,8 +7,8 @@ and every agent shares), the per-call command/reply exchange needs no correlatio
 and a caller's hang-up reaches its session directly. The AMI connection keeps the jobs
 that concern several calls: ringing agents, phone reachability, hang-ups, resync.
 
-Citizen and agent meet in a ConfBridge room of their own (`oc-<call id>`, the same name as
-on Twilio), so an expert can later be added without moving the citizen. The waiting
+Citizen and agent meet in a ConfBridge room of their own (`hotline.calls.room_name`, the
+same name as on Twilio), so an expert can later be added without moving the citizen. The waiting
 citizen holds in their own AGI session (music on hold, position announcements) and joins
 the room the moment the agent's session has accepted the call.
 """
@@ -27,7 +27,7 @@ from ivr.state import CallState
 from telephony.asterisk.events import AsteriskEvents
 from telephony.asterisk.hold_watch import HoldWatch
 from telephony.asterisk.channels import AsteriskState
-from routing import RoutingError
+from routing import CallPhase, RoutingError
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +41,17 @@ def caller_number(env: dict[str, str]) -> str:
 
 
 class FastAgiScripts:
-    def __init__(self, runtime, state: AsteriskState, events: AsteriskEvents, files: PromptFiles,
-                 bridging: Bridging) -> None:
-        self._runtime = runtime
-        self._calls = runtime.calls
-        self._routing = runtime.routing
+    def __init__(self, *, calls, routing, dispatcher, state: AsteriskState, events: AsteriskEvents,
+                 files: PromptFiles, bridging: Bridging, announce_every: int) -> None:
+        self._calls = calls
+        self._routing = routing
+        self._dispatcher = dispatcher
         self._state = state
         self._events = events
         self._files = files
         self._bridging = bridging
-        self._announce_every = runtime.config.routing.wait_announcement_seconds
-        self._default_language = runtime.config.hotline.default_language
-        self.hold_watch = HoldWatch(runtime.routing)  # wakes holding callers; the driver runs it
+        self._announce_every = announce_every
+        self.hold_watch = HoldWatch(routing)  # wakes holding callers; the driver runs it
         self.running: set[asyncio.Task] = set()  # one per FastAGI connection, cancelled at shutdown
         self.scripts = {"hotline": self.hotline, "agent": self.agent}
 
@@ -109,13 +108,13 @@ class FastAgiScripts:
     def _close(self, call_id: str, reason: str) -> None:
         try:
             self._events.citizen_gone(call_id, reason)
-            self._runtime.dispatcher.hang_up_agent_leg(call_id)  # the agent is not left alone in the room
+            self._dispatcher.hang_up_agent_leg(call_id)  # the agent is not left alone in the room
         except Exception:  # Redis away: the resync after the next login closes it
             log.exception("call %s: could not close it in the router", call_id)
 
     def _hand_to_dialplan(self, call_id: str) -> None:
         try:
-            if self._routing.call(call_id).state != "connected":
+            if self._routing.call(call_id).state != CallPhase.CONNECTED:
                 self._events.citizen_gone(call_id, "handed-to-dialplan-fallback")
         except RoutingError:
             self._events.citizen_gone(call_id, "handed-to-dialplan-fallback")
@@ -136,8 +135,7 @@ class FastAgiScripts:
     async def _fallback(self, dialogue: AgiDialogue, state: CallState, error: Exception) -> Step:
         while True:
             try:
-                return self._calls.take(self._runtime.interpreter.fallback(
-                    state, f"driver error: {error!r}", self._runtime.registry), CHANNEL)
+                return self._calls.fallback(state, f"driver error: {error!r}", CHANNEL)
             except Exception:
                 log.exception("call %s: the fallback route failed too; holding the caller", state.call_id)
                 await dialogue.play(Say("system_error", state.language))
@@ -171,16 +169,16 @@ class FastAgiScripts:
             except RoutingError:
                 return  # the router no longer has the call: it ended
             self.hold_watch.saw(call_id, record.state)
-            if record.state == "connected":
+            if record.state == CallPhase.CONNECTED:
                 break
-            if record.state == "ended":
+            if record.state == CallPhase.ENDED:
                 return
             if loop.time() >= next_announcement:
                 if music_on:
                     await dialogue.music(False)
                     music_on = False
-                position = self._routing.queue_position(call_id) if record.state == "waiting" else None
-                announcement = hold_announcement(language, position, record.state == "reserved")
+                position = self._routing.queue_position(call_id) if record.state == CallPhase.WAITING else None
+                announcement = hold_announcement(language, position, record.state == CallPhase.RESERVED)
                 if self._files.stem(announcement) is None:  # a position past the recorded ones
                     announcement = Say("please_hold", language)
                 await dialogue.play(announcement)
@@ -202,7 +200,7 @@ class FastAgiScripts:
             await session.command("HANGUP")
             return
         dialogue = AgiDialogue(session, self._files)
-        language = self._call_language(call_id)
+        language = self._calls.language_of(call_id)
         if not self._calls.agent_answered(call_id, agent_id):
             await dialogue.play(Say("call_already_taken", language))
             await dialogue.hang_up()
@@ -227,6 +225,3 @@ class FastAgiScripts:
             self._state.answered_leg(session.uniqueid, call_id, agent_id, session.env["agi_channel"])
         return call_id, agent_id
 
-    def _call_language(self, call_id: str) -> str:
-        state = self._runtime.sessions.load(call_id)
-        return state.language if state else self._default_language

@@ -34,7 +34,7 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
 from telephony.asterisk.ami_wire import AmiFrameParser, MalformedFrame
-from hotline.errors import AmiLoginRefused, AmiUnavailable
+from telephony.asterisk.errors import AmiLoginRefused, AmiUnavailable
 
 log = logging.getLogger(__name__)
 

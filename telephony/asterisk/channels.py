@@ -1,14 +1,14 @@
 """What OneCall remembers about Asterisk channels, in Redis (never in the process).
 
-| key (prefix `oc:{<hotline>}:ast:`) | type | holds |
+| key (named in `routing.keys`) | type | holds |
 | --- | --- | --- |
-| calls | hash | citizen channel Uniqueid (= call id) -> channel name, for every call on Asterisk |
-| legs | hash | agent leg Uniqueid -> "call_id agent_id", for every agent leg rung |
-| leg-of | hash | call id -> agent leg Uniqueid of its latest ring |
-| leg-channel | hash | agent leg Uniqueid -> its channel name, once answered (AMI Hangup wants the name) |
-| requests | list | AMI actions asked for by any process, JSON, taken by the AMI owner |
-| unreachable | set | agents whose phone Asterisk reports unreachable |
-| owner | string | the AMI connection's owner (a lease with a TTL) |
+| asterisk_calls | hash | citizen channel Uniqueid (= call id) -> channel name, for every call on Asterisk |
+| asterisk_legs | hash | agent leg Uniqueid -> "call_id agent_id", for every agent leg rung |
+| asterisk_leg_of | hash | call id -> agent leg Uniqueid of its latest ring |
+| asterisk_leg_channel | hash | agent leg Uniqueid -> its channel name, once answered (AMI Hangup wants the name) |
+| asterisk_requests | list | AMI actions asked for by any process, JSON, taken by the AMI owner |
+| asterisk_unreachable | set | agents whose phone Asterisk reports unreachable |
+| asterisk_owner(host, port) | string | the AMI connection's owner (a lease with a TTL) |
 
 An agent leg's Uniqueid is chosen by OneCall (Originate's ChannelId) before it is rung, so
 a Hangup, a late OriginateResponse or a resync can name the call of any leg.
@@ -19,36 +19,19 @@ import json
 import time
 import uuid
 
-from ivr.errors import TelephonyUnavailable
-
-# Lease renewal and release only by the process holding it (compare, then act).
-# KEYS[1] = owner key; ARGV[1] = this process's token; ARGV[2] = TTL in ms.
-RENEW_LEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-# KEYS[1] = owner key; ARGV[1] = this process's token.
-RELEASE_LEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
+from routing.keys import Keys
 
 
 class AsteriskState:
-    def __init__(self, redis_client, namespace: str) -> None:
+    def __init__(self, redis_client, keys: Keys) -> None:
         self.redis = redis_client
-        prefix = f"oc:{{{namespace}}}:ast:"
-        self.calls_key = prefix + "calls"
-        self.legs_key = prefix + "legs"
-        self.leg_of_key = prefix + "leg-of"
-        self.leg_channel_key = prefix + "leg-channel"
-        self.requests_key = prefix + "requests"
-        self.unreachable_key = prefix + "unreachable"
-        self.owner_key = prefix + "owner"
+        self.keys = keys
+        self.calls_key = keys.asterisk_calls
+        self.legs_key = keys.asterisk_legs
+        self.leg_of_key = keys.asterisk_leg_of
+        self.leg_channel_key = keys.asterisk_leg_channel
+        self.requests_key = keys.asterisk_requests
+        self.unreachable_key = keys.asterisk_unreachable
 
     # -- citizen channels ------------------------------------------------------------
     def track_call(self, call_id: str, channel: str) -> None:
@@ -125,28 +108,3 @@ class AsteriskState:
     def request(self, op: str, **fields: str) -> None:
         self.redis.rpush(self.requests_key, json.dumps({"op": op, **fields}))
 
-
-class AsteriskRinger:
-    """Rings an agent for an Asterisk call from any process: the AMI owner places the call.
-
-    `ring` returns the leg's Uniqueid (OneCall picks it) at once; whether the phone was
-    answered arrives later, through the agent's FastAGI session or an OriginateResponse.
-    """
-
-    def __init__(self, redis_client, namespace: str, config) -> None:
-        self._state = AsteriskState(redis_client, namespace)
-        self._devices = {agent.id: agent.asterisk_device for agent in config.agents if agent.asterisk_device}
-        # Set by the AMI owner when it runs in this process: takes a request, thread-safe.
-        self.owner_here = None
-
-    def ring(self, call_id: str, agent_id: str, endpoint: str) -> str:
-        device = self._devices.get(agent_id)
-        if device is None:
-            raise TelephonyUnavailable(f"agent {agent_id} has no asterisk_device to ring")
-        return self._state.ring(call_id, agent_id, device, self.owner_here)
-
-    def hang_up(self, leg_id: str) -> None:
-        if self.owner_here is not None:
-            self.owner_here({"op": "hangup", "leg": leg_id})
-        else:
-            self._state.request("hangup", leg=leg_id)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ivr.actions import Gather, Say
 from telephony.asterisk.agi import AgiSession, quote
+from hotline.calls import room_name
 from ivr.events import DigitsEntered, Event, NoInput
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,6 @@ class Bridging:
     caller_profile: str
     agent_profile: str
     music_class: str
-
-    @staticmethod
-    def room(call_id: str) -> str:
-        return f"oc-{call_id}"  # the same name as the Twilio conference of a call
 
 
 class AgiDialogue:
@@ -113,7 +110,7 @@ class AgiDialogue:
         """Enter the call's ConfBridge room; returns when this party has left it."""
         profile = bridging.agent_profile if as_agent else bridging.caller_profile
         await self.session.command(
-            "EXEC", "ConfBridge", quote(f"{Bridging.room(call_id)},{bridging.bridge_profile},{profile}"))
+            "EXEC", "ConfBridge", quote(f"{room_name(call_id)},{bridging.bridge_profile},{profile}"))
 
     async def hang_up(self) -> None:
         await self.session.command("HANGUP")

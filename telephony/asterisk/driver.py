@@ -19,14 +19,16 @@ import uuid
 import redis
 import redis.asyncio
 
-from telephony.asterisk.dialogue import Bridging, PromptFiles
-from telephony.asterisk.ami import AmiConnection
-from telephony.asterisk.agi_scripts import FastAgiScripts
-from telephony.asterisk.events import AsteriskEvents
-from telephony.asterisk.channels import RELEASE_LEASE, RENEW_LEASE, AsteriskState
-from hotline.errors import AmiUnavailable
 from hotline.audio.render import PLACEHOLDER_MAX
-from routing import RoutingError
+from routing import CallPhase, RoutingError
+from routing.scripts import RELEASE_LEASE, RENEW_LEASE
+from telephony.asterisk.agi_scripts import CHANNEL, FastAgiScripts
+from telephony.asterisk.ami import AmiConnection
+from telephony.asterisk.channels import AsteriskState
+from telephony.asterisk.dialogue import Bridging, PromptFiles
+from telephony.asterisk.errors import AmiUnavailable
+from telephony.asterisk.events import AsteriskEvents
+from telephony.asterisk.ringer import AsteriskRinger
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +41,36 @@ STOP_WAIT_SECONDS = 2 * REQUEST_POLL_SECONDS  # how long close() waits for its t
 FRESH_REQUEST_SECONDS = 2.0
 
 
+def agent_devices(config) -> dict[str, str]:
+    """agent id -> the phone AMI rings for them (`asterisk_device`), for agents that have one."""
+    return {agent.id: agent.asterisk_device for agent in config.agents if agent.asterisk_device}
+
+
 class AsteriskDriver:
-    def __init__(self, runtime, ami_settings, redis_url: str) -> None:
-        self._runtime = runtime
+    def __init__(self, *, config, calls, routing, dispatcher, pops, ringer: AsteriskRinger, state: AsteriskState,
+                 redis_client, redis_url: str, ami_settings) -> None:
+        self._config = config
+        self._calls = calls
+        self._routing = routing
+        self._dispatcher = dispatcher
+        self._ringer = ringer
+        self._redis = redis_client
         self._ami_settings = ami_settings
         self._redis_url = redis_url
-        config = runtime.config
-        self.state = AsteriskState(runtime.redis, config.hotline.id)
-        self.events = AsteriskEvents(runtime, self.state, on_fully_booted=self.schedule_resync)
+        self.state = state
+        self.events = AsteriskEvents(calls=calls, routing=routing, dispatcher=dispatcher, desk_events=pops,
+                                     state=state, devices=agent_devices(config),
+                                     on_fully_booted=self.schedule_resync)
         sounds_dir = config.asterisk.sounds_dir or str(config.prompt_audio_dir.resolve())
         self.scripts = FastAgiScripts(
-            runtime, self.state, self.events, PromptFiles(sounds_dir, PLACEHOLDER_MAX),
-            Bridging(config.asterisk.bridge_profile, config.asterisk.caller_profile, config.asterisk.agent_profile,
-                     config.asterisk.music_class))
-        self._lease_key = f"{self.state.owner_key}:{ami_settings.host}:{ami_settings.port}"
+            calls=calls, routing=routing, dispatcher=dispatcher, state=state, events=self.events,
+            files=PromptFiles(sounds_dir, PLACEHOLDER_MAX),
+            bridging=Bridging(config.asterisk.bridge_profile, config.asterisk.caller_profile,
+                              config.asterisk.agent_profile, config.asterisk.music_class),
+            announce_every=config.routing.wait_announcement_seconds)
+        self._lease_key = state.keys.asterisk_owner(ami_settings.host, ami_settings.port)
+        self._renew_lease = redis_client.register_script(RENEW_LEASE)
+        self._release_lease = redis_client.register_script(RELEASE_LEASE)
         self._token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._tasks: list[asyncio.Task] = []
         self._resync: asyncio.Task | None = None
@@ -73,7 +91,7 @@ class AsteriskDriver:
         await self._become_owner()
         self.ami = AmiConnection(host=s.host, port=s.port, username=s.username, secret=s.secret,
                                  on_event=self.events.dispatch, on_login=self.schedule_resync,
-                                 action_timeout=self._runtime.config.asterisk.ami_action_timeout_seconds)
+                                 action_timeout=self._config.asterisk.ami_action_timeout_seconds)
         self.ami.connect()
         try:
             await self.ami.first_login
@@ -88,10 +106,6 @@ class AsteriskDriver:
         """Rings asked for in this process skip the Redis list (one round trip less). One asked
         for on the driver's own loop (a caller's FastAGI task reserving an agent) is written to
         AMI before the ringer returns, so the phone does not wait for that task's next step."""
-        ringer = self._runtime.ringers.get("asterisk")
-        if ringer is None:
-            return
-
         def owner_here(request: dict) -> None:
             try:
                 on_this_loop = asyncio.get_running_loop() is loop
@@ -102,8 +116,8 @@ class AsteriskDriver:
             else:
                 asyncio.run_coroutine_threadsafe(self.perform(request), loop)
 
-        ringer.owner_here = owner_here
-        self._runtime.dispatcher.inline_channels = frozenset({"asterisk"})
+        self._ringer.hand_over_to(owner_here)
+        self._dispatcher.register_ringer(CHANNEL, self._ringer, inline=True)
 
     @property
     def agi_port(self) -> int:
@@ -118,10 +132,8 @@ class AsteriskDriver:
 
     async def close(self) -> None:
         self.stopped.set()
-        ringer = self._runtime.ringers.get("asterisk")
-        if ringer is not None:
-            ringer.owner_here = None
-            self._runtime.dispatcher.inline_channels = frozenset()
+        self._ringer.hand_over_to(None)
+        self._dispatcher.register_ringer(CHANNEL, self._ringer, inline=False)
         pending = self._tasks + list(self._ring_tasks) + ([self._resync] if self._resync else [])
         for task in pending:
             task.cancel()
@@ -138,15 +150,15 @@ class AsteriskDriver:
         for session in sessions:
             session.cancel()
         await asyncio.gather(*sessions, return_exceptions=True)
-        self._runtime.redis.eval(RELEASE_LEASE, 1, self._lease_key, self._token)
+        self._release_lease(keys=[self._lease_key], args=[self._token])
 
     # -- ownership --------------------------------------------------------------------
     async def _become_owner(self) -> None:
         told = False
-        while not self._runtime.redis.set(self._lease_key, self._token, nx=True, px=int(LEASE_SECONDS * 1000)):
+        while not self._redis.set(self._lease_key, self._token, nx=True, px=int(LEASE_SECONDS * 1000)):
             if not told:
                 log.info("AMI of %s is owned by %s; standing by", self._ami_settings.host,
-                         self._runtime.redis.get(self._lease_key))
+                         self._redis.get(self._lease_key))
                 told = True
             await asyncio.sleep(LEASE_SECONDS / 3)
 
@@ -157,8 +169,7 @@ class AsteriskDriver:
         while True:
             await asyncio.sleep(LEASE_SECONDS / 3)
             try:
-                held = self._runtime.redis.eval(RENEW_LEASE, 1, self._lease_key, self._token,
-                                                int(LEASE_SECONDS * 1000))
+                held = self._renew_lease(keys=[self._lease_key], args=[self._token, int(LEASE_SECONDS * 1000)])
             except redis.RedisError as exc:
                 if time.monotonic() - renewed < LEASE_SECONDS:
                     log.warning("could not renew the AMI lease (%s); retrying", exc)
@@ -269,7 +280,7 @@ class AsteriskDriver:
 
     def _start_originate(self, leg_id: str, call_id: str, agent_id: str, device: str):
         """Write the Originate now; an awaitable of Asterisk's answer. Raises AmiUnavailable."""
-        config = self._runtime.config
+        config = self._config
         hotline = config.hotline
         fields = {
             "Action": "Originate",
@@ -299,15 +310,15 @@ class AsteriskDriver:
     def _ring_failed(self, leg_id: str, call_id: str, agent_id: str, reason: str, why: str) -> None:
         """The agent's phone cannot be rung: the call goes back to the head of its queue."""
         log.error("could not ring %s for call %s: %s", agent_id, call_id, why)
-        self._runtime.calls.agent_missed(call_id, agent_id, reason)
+        self._calls.agent_missed(call_id, agent_id, reason)
         self.state.forget_leg(leg_id)
 
     def _still_reserved(self, call_id: str, agent_id: str) -> bool:
         try:
-            record = self._runtime.routing.call(call_id)
+            record = self._routing.call(call_id)
         except RoutingError:
             return False
-        return record.state == "reserved" and record.agent_id == agent_id
+        return record.state == CallPhase.RESERVED and record.agent_id == agent_id
 
     async def _hang_up(self, leg_id: str) -> None:
         channel = self.state.leg_channel(leg_id)

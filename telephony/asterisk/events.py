@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 
 from telephony.asterisk.channels import AsteriskState
-from routing import InvalidTransition, RoutingError
+from routing import AgentStatus, CallPhase, InvalidTransition, RoutingError
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +31,15 @@ REACHABLE_CONTACT = {"Reachable", "Created"}
 
 
 class AsteriskEvents:
-    def __init__(self, runtime, state: AsteriskState, on_fully_booted=None) -> None:
-        self._runtime = runtime
-        self._calls = runtime.calls
-        self._routing = runtime.routing
+    def __init__(self, *, calls, routing, dispatcher, desk_events, state: AsteriskState, devices: dict[str, str],
+                 on_fully_booted=None) -> None:
+        self._calls = calls
+        self._routing = routing
+        self._dispatcher = dispatcher
+        self._desk_events = desk_events  # ScreenPops: an agent's desk hears of reachability changes
         self._state = state
         self._on_fully_booted = on_fully_booted or (lambda: None)
-        self._agent_of_device = {a.asterisk_device: a.id for a in runtime.config.agents if a.asterisk_device}
+        self._agent_of_device = {device: agent_id for agent_id, device in devices.items()}
         self.table = {
             "FullyBooted": self.on_fully_booted,
             "OriginateResponse": self.on_originate_response,
@@ -112,9 +114,9 @@ class AsteriskEvents:
         except RoutingError:
             record = None
         if record is not None and record.agent_id == agent_id:
-            if record.state == "connected":
+            if record.state == CallPhase.CONNECTED:
                 self._calls.ended(call_id, reason)
-            elif record.state == "reserved":
+            elif record.state == CallPhase.RESERVED:
                 self._calls.agent_missed(call_id, agent_id, reason)
         self._state.forget_leg(leg_id)
         self._keep_unreachable_out(agent_id)
@@ -132,9 +134,9 @@ class AsteriskEvents:
         if not self._state.is_unreachable(agent_id):
             return
         try:
-            if self._routing.agent(agent_id).status in ("available", "wrapup"):
-                self._routing.set_status(agent_id, "offline", "unreachable")
-                self._runtime.pops.notify_desk(agent_id, "status", {"status": "offline", "reason": "unreachable"})
+            if self._routing.agent(agent_id).status in (AgentStatus.AVAILABLE, AgentStatus.WRAPUP):
+                self._routing.set_status(agent_id, AgentStatus.OFFLINE, "unreachable")
+                self._desk_events.notify_desk(agent_id, "status", {"status": AgentStatus.OFFLINE, "reason": "unreachable"})
         except (InvalidTransition, RoutingError):
             pass  # reserved or busy meanwhile: the ring fails or the call ends on its own
 
@@ -143,10 +145,10 @@ class AsteriskEvents:
             return
         try:
             agent = self._routing.agent(agent_id)
-            if agent.status == "offline" and agent.reason == "unreachable":
+            if agent.status == AgentStatus.OFFLINE and agent.reason == "unreachable":
                 log.info("agent %s's phone is back: available again", agent_id)
-                self._runtime.dispatcher.dispatch(self._routing.set_status(agent_id, "available"))
-                self._runtime.pops.notify_desk(agent_id, "status", {"status": "available"})
+                self._dispatcher.dispatch(self._routing.set_status(agent_id, AgentStatus.AVAILABLE))
+                self._desk_events.notify_desk(agent_id, "status", {"status": AgentStatus.AVAILABLE})
         except (InvalidTransition, RoutingError):
             pass
 
@@ -168,9 +170,9 @@ class AsteriskEvents:
                 record = self._routing.call(call_id)
             except RoutingError:
                 record = None
-            if record is None or record.state == "ended" or record.agent_id != agent_id:
+            if record is None or record.state == CallPhase.ENDED or record.agent_id != agent_id:
                 self._state.forget_leg(leg_id)
-            elif record.state == "connected":
+            elif record.state == CallPhase.CONNECTED:
                 log.warning("agent %s's leg of call %s is gone from Asterisk: closing the call", agent_id, call_id)
                 self.agent_leg_gone(leg_id, call_id, agent_id, "agent-channel-gone")
                 closed.append(call_id)

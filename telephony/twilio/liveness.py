@@ -15,18 +15,17 @@ import time
 from typing import Callable
 
 from hotline.claims import DueClaimer
-from routing import RoutingError
+from routing import CallPhase, RoutingError
+from routing.keys import Keys
+from telephony.twilio.statuses import FINAL_CALL_STATUSES, GONE
 
 log = logging.getLogger(__name__)
 
-FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
-GONE = "gone"  # what a status lookup returns when Twilio has no such call
-
 
 class CallLiveness:
-    def __init__(self, redis_client, namespace: str, *, stale_after: float, clock=time.time) -> None:
+    def __init__(self, redis_client, keys: Keys, *, stale_after: float, clock=time.time) -> None:
         self._redis = redis_client
-        self.key = f"oc:{{{namespace}}}:call-seen"
+        self.key = keys.call_seen
         self._claims = DueClaimer(redis_client, self.key)
         self.stale_after = stale_after
         self._clock = clock
@@ -36,6 +35,10 @@ class CallLiveness:
 
     def forget(self, call_id: str) -> None:
         self._redis.zrem(self.key, call_id)
+
+    # The lifecycle's CallWatch: a routed Twilio call is watched until it ends.
+    routed = seen
+    ended = forget
 
     def reconcile(self, routing, status_of: Callable[[str], str | None], dispatch, limit: int = 50) -> list[str]:
         """Check calls not seen for a while; end those Twilio says are over. Returns them.
@@ -49,12 +52,12 @@ class CallLiveness:
             try:
                 state = routing.call(call_id).state
             except RoutingError:
-                state = "ended"
-            if state == "ended":
+                state = CallPhase.ENDED
+            if state == CallPhase.ENDED:
                 self.forget(call_id)
                 continue
             status = status_of(call_id)
-            if status == GONE or status in FINAL_STATUSES:
+            if status == GONE or status in FINAL_CALL_STATUSES:
                 log.warning("call %s was %s at Twilio but still %s here: ending it", call_id, status, state)
                 dispatch(routing.end_call(call_id, f"caller-{status}-unreported"))
                 self.forget(call_id)

@@ -9,19 +9,14 @@ go back to the head of its queue at once instead of waiting for the reservation 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from ivr.errors import TelephonyUnavailable
-
-
-@dataclass(frozen=True)
-class AgentLegUrls:
-    answer: str
-    status: str
+from hotline.errors import TelephonyUnavailable
+from telephony.twilio.statuses import GONE
+from telephony.twilio.urls import AgentLegUrls
 
 
 class TwilioRinger:
@@ -53,12 +48,12 @@ class TwilioRinger:
         return leg.sid
 
     def status(self, call_sid: str) -> str | None:
-        """Twilio's CallStatus of any call of the account; "gone" when Twilio has no such
+        """Twilio's CallStatus of any call of the account; GONE when Twilio has no such
         call; None when Twilio could not be asked."""
         try:
             return self._client.calls(call_sid).fetch().status
         except TwilioRestException as exc:
-            return "gone" if exc.status == 404 else None
+            return GONE if exc.status == 404 else None
         except (TwilioException, OSError):
             return None
 

@@ -7,7 +7,7 @@ Pure: the caller passes the prompt catalog, the language settings and the URLs.
 A prompt is spoken with `<Say>`, or played with `<Play>` when the caller's `play_url`
 gives a URL for it (audio rendered ahead of calls, served by the web tier).
 
-The caller of a routed call waits in a conference of their own (`oc-<CallSid>`): the
+The caller of a routed call waits in a conference of their own (`hotline.calls.room_name`): the
 agent joins it when they answer, and a later expert consult can join the same room
 without moving the citizen.
 """
@@ -21,6 +21,8 @@ from twilio.twiml.voice_response import Dial, Gather as GatherVerb, VoiceRespons
 
 from ivr.actions import Gather, Hangup, Route, Say
 from ivr.hold import hold_announcement
+from hotline.audio.render import URL_PATH as AUDIO_URL_PATH
+from hotline.calls import room_name
 from ivr.prompts import PromptCatalog
 
 
@@ -41,10 +43,6 @@ class TwimlUrls:
     no_input: str
     wait: str
     queue_exit: str
-
-
-def conference_name(call_sid: str) -> str:
-    return f"oc-{call_sid}"
 
 
 class TwimlRenderer:
@@ -120,7 +118,7 @@ class TwimlRenderer:
     def _join_own_conference(response: VoiceResponse, call_sid: str, urls: TwimlUrls) -> None:
         dial = Dial(action=urls.queue_exit, method="POST")
         dial.conference(
-            conference_name(call_sid),
+            room_name(call_sid),
             start_conference_on_enter=False,
             end_conference_on_exit=True,
             beep=False,
@@ -145,7 +143,7 @@ class TwimlRenderer:
             self._say(response, whisper)
         dial = Dial()
         dial.conference(
-            conference_name(call_sid),
+            room_name(call_sid),
             start_conference_on_enter=True,
             end_conference_on_exit=True,
             beep=False,
@@ -159,3 +157,23 @@ class TwimlRenderer:
             self._say(response, say)
         response.hangup()
         return response.to_xml()
+
+
+def play_urls(languages, audio, base_url: str) -> Callable[[Say], str | None] | None:
+    """For the renderer: the URL to `<Play>` for a Say, or None to `<Say>` it.
+
+    Only languages with `twilio_prompts: play` play files (`audio`, a `PromptAudio`, lists
+    those `onecall prompts build` rendered), and only files that exist; None when no
+    language plays files.
+    """
+    playing = frozenset(code for code, language in languages.items() if language.twilio_prompts == "play")
+    if not playing:
+        return None
+
+    def play_url(say: Say) -> str | None:
+        if say.language not in playing:
+            return None
+        relative = audio.relative_path(say.prompt, say.language, say.params)
+        return None if relative is None else f"{base_url}{AUDIO_URL_PATH}/{relative}"
+
+    return play_url

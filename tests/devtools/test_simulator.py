@@ -9,10 +9,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from onecall.runtime import Runtime
 from devtools.simulator import simulate_call
-from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, free_port
-from webhooks.app import create_app
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, free_port, start_web_process
 
 
 @pytest.fixture()
@@ -20,12 +18,12 @@ def live_server(demo_config, settings, redis_client):
     standin_port = free_port()
     live_settings = dataclasses.replace(settings, public_url=None, twilio_api_base_url=f"http://127.0.0.1:{standin_port}")
     server_port = free_port()
-    runtime = Runtime(demo_config, live_settings, base_url=f"http://127.0.0.1:{server_port}", redis_client=redis_client)
-    server = make_server("127.0.0.1", server_port, create_app(demo_config, live_settings, runtime=runtime), threaded=True)
+    web = start_web_process(demo_config, live_settings, redis_client, base_url=f"http://127.0.0.1:{server_port}")
+    server = make_server("127.0.0.1", server_port, web.app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server_port}", standin_port, runtime
+    yield f"http://127.0.0.1:{server_port}", standin_port, web.application
     server.shutdown()
-    runtime.stop()
+    web.stop()
 
 
 def test_simulated_call_reaches_the_best_agent(live_server):

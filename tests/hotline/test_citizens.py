@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import pytest
 
+from routing.keys import Keys
 from hotline.citizens import VULNERABLE_PRIORITY, CitizenRegistry, parse_record
 
 
 @pytest.fixture()
 def registry(redis_client):
-    registry = CitizenRegistry(redis_client, "120")
+    registry = CitizenRegistry(redis_client, Keys("120"))
     registry.import_records([
         parse_record({"id": "C-1", "name": "김영희", "phones": ["010-1234-5678"], "registry_number": "12345678",
                       "vulnerable": True, "open_items": [{"department": "fines", "kind": "parking", "amount": 40000}]}),
@@ -47,7 +48,7 @@ def test_lookups_work_on_a_client_that_returns_bytes(redis_url, registry):
 
     raw_client = redis.Redis.from_url(redis_url)
     try:
-        match = CitizenRegistry(raw_client, "120").find_by_phone("+821012345678")
+        match = CitizenRegistry(raw_client, Keys("120")).find_by_phone("+821012345678")
         assert match.citizen_id == "C-1" and match.priority == VULNERABLE_PRIORITY
     finally:
         raw_client.close()

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 
+from routing.keys import Keys
 from hotline.screenpop import DeliveryWorker, ScreenPops, WebhookTarget
 
 SECRET = "a-webhook-secret-of-some-length"
@@ -21,7 +22,7 @@ def _drain(worker: DeliveryWorker, pops: ScreenPops, redis_client, rounds: int) 
 
 
 def test_failed_delivery_is_retried_with_the_same_id_until_acknowledged(redis_client, screenpop_receiver):
-    pops = ScreenPops(redis_client, "t", [WebhookTarget(screenpop_receiver.url, SECRET)])
+    pops = ScreenPops(redis_client, Keys("t"), [WebhookTarget(screenpop_receiver.url, SECRET)])
     worker = DeliveryWorker(redis_client, pops, timeout=2, max_attempts=5, retry_base=60)
     screenpop_receiver.fail_first = 2
     [delivery_id] = pops.publish(POP)
@@ -43,7 +44,7 @@ def test_failed_delivery_is_retried_with_the_same_id_until_acknowledged(redis_cl
 
 
 def test_delivery_gives_up_after_max_attempts_into_dead_letters(redis_client, screenpop_receiver):
-    pops = ScreenPops(redis_client, "t", [WebhookTarget(screenpop_receiver.url, SECRET)])
+    pops = ScreenPops(redis_client, Keys("t"), [WebhookTarget(screenpop_receiver.url, SECRET)])
     worker = DeliveryWorker(redis_client, pops, timeout=2, max_attempts=3, retry_base=60)
     screenpop_receiver.fail_first = 100
     [delivery_id] = pops.publish(POP)
@@ -54,7 +55,7 @@ def test_delivery_gives_up_after_max_attempts_into_dead_letters(redis_client, sc
 
 
 def test_unreachable_receiver_counts_as_failure(redis_client):
-    pops = ScreenPops(redis_client, "t", [WebhookTarget("http://127.0.0.1:9/nothing-listens", SECRET)])
+    pops = ScreenPops(redis_client, Keys("t"), [WebhookTarget("http://127.0.0.1:9/nothing-listens", SECRET)])
     worker = DeliveryWorker(redis_client, pops, timeout=1, max_attempts=2, retry_base=60)
     [delivery_id] = pops.publish(POP)
     worker.run_due()
@@ -63,7 +64,7 @@ def test_unreachable_receiver_counts_as_failure(redis_client):
 
 
 def test_two_workers_never_send_one_delivery_twice(redis_client, screenpop_receiver):
-    pops = ScreenPops(redis_client, "t", [WebhookTarget(screenpop_receiver.url, SECRET)])
+    pops = ScreenPops(redis_client, Keys("t"), [WebhookTarget(screenpop_receiver.url, SECRET)])
     first = DeliveryWorker(redis_client, pops, timeout=2, max_attempts=3, retry_base=60)
     second = DeliveryWorker(redis_client, pops, timeout=2, max_attempts=3, retry_base=60)
     ids = [pops.publish(POP)[0] for _ in range(20)]

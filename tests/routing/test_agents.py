@@ -5,7 +5,7 @@ import pytest
 
 from routing import (
     AgentProfile,
-    AgentStatuses as S,
+    AgentStatus as S,
     CallRequest,
     InvalidTransition,
     NoSuchAgent,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from routing import AgentStatuses as S, CallRequest, InvalidTransition, NoSuchCall
+from routing import AgentStatus as S, CallRequest, InvalidTransition, NoSuchCall
 
 from .conftest import profile
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from routing import AgentStatuses as S, CallAlreadyQueued, CallRequest
+from routing import AgentStatus as S, CallAlreadyQueued, CallRequest
 
 from .conftest import profile
 

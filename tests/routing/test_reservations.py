@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from routing import AgentStatuses as S, CallRequest, NoSuchCall, ReservationExpired
+from routing import AgentStatus as S, CallRequest, NoSuchCall, ReservationExpired
 
 from .conftest import profile
 

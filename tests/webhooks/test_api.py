@@ -9,8 +9,8 @@ from tests.webhooks.helpers import dial_in, new_call_sid, set_status
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
-def test_wrong_or_missing_token_is_401_and_changes_nothing(app, client):
-    runtime = app.extensions["onecall"]
+def test_wrong_or_missing_token_is_401_and_changes_nothing(web, app, client):
+    runtime = web.application
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": API_TOKEN}):
         response = client.post("/api/agents/kim.minji/status", json={"status": "available"}, headers=headers)
         assert response.status_code == 401
@@ -48,8 +48,8 @@ def test_waiting_calls_in_order(client, twilio):
     assert [(c["call_id"], c["position"], c["skill"]) for c in calls] == [(first, 1, "welfare"), (second, 2, "welfare")]
 
 
-def test_import_citizens_json_lines_and_object(app, client):
-    runtime = app.extensions["onecall"]
+def test_import_citizens_json_lines_and_object(web, app, client):
+    runtime = web.application
     lines = "\n".join(json.dumps(r) for r in [
         {"id": "C-9001", "name": "정다은", "phones": ["010-2222-3333"], "registry_number": "90010001",
          "open_items": [{"department": "water", "kind": "하수도 요금", "amount": 12000}]},

@@ -7,8 +7,8 @@ import redis
 from tests.webhooks.helpers import KNOWN_CALLER, caller_params, dial_in, new_call_sid, twiml
 
 
-def test_corrupted_call_state_sends_caller_to_fallback_queue(app, client, twilio, redis_client):
-    runtime = app.extensions["onecall"]
+def test_corrupted_call_state_sends_caller_to_fallback_queue(web, app, client, twilio, redis_client):
+    runtime = web.application
     call_sid = new_call_sid()
     document = dial_in(twilio, call_sid, KNOWN_CALLER, "1")
     redis_client.set(f"oc:{{120}}:session:{call_sid}", "{not json")  # a real fault in the stored state
@@ -20,8 +20,8 @@ def test_corrupted_call_state_sends_caller_to_fallback_queue(app, client, twilio
     assert record.priority > 0
 
 
-def test_flow_node_removed_mid_call_routes_to_fallback(app, client, twilio, redis_client):
-    runtime = app.extensions["onecall"]
+def test_flow_node_removed_mid_call_routes_to_fallback(web, app, client, twilio, redis_client):
+    runtime = web.application
     call_sid = new_call_sid()
     dial_in(twilio, call_sid, KNOWN_CALLER, "1")
     state = runtime.sessions.load(call_sid)
@@ -31,8 +31,8 @@ def test_flow_node_removed_mid_call_routes_to_fallback(app, client, twilio, redi
     assert runtime.routing.call(call_sid).skill == "general"
 
 
-def test_redis_outage_holds_the_caller_instead_of_hanging_up(app, client, twilio, monkeypatch):
-    runtime = app.extensions["onecall"]
+def test_redis_outage_holds_the_caller_instead_of_hanging_up(web, app, client, twilio, monkeypatch):
+    runtime = web.application
     call_sid = new_call_sid()
     document = dial_in(twilio, call_sid, KNOWN_CALLER, "1")
 

@@ -8,14 +8,15 @@ import hmac
 import json
 from urllib.parse import parse_qs, urlparse
 
-from tests.conftest import PUBLIC_URL, SCREENPOP_SECRET, wait_for
+from hotline.config import load_config
+from tests.conftest import PUBLIC_URL, SCREENPOP_SECRET, TwilioSigner, start_web_process, wait_for
 from tests.webhooks.helpers import KNOWN_CALLER, caller_params, dial_in, new_call_sid, said, set_status, twiml
 
 FINES_KEY = "2"
 
 
-def test_known_caller_presses_fines_and_reaches_one_fines_agent(app, client, twilio, twilio_api, screenpop_receiver):
-    runtime = app.extensions["onecall"]
+def test_known_caller_presses_fines_and_reaches_one_fines_agent(web, app, client, twilio, twilio_api, screenpop_receiver):
+    runtime = web.application
     # Free agents: two with the fines skill (kim.minji 5, park.seojun 3) and one without.
     for agent_id in ("park.seojun", "kim.minji", "lee.jiwon"):
         assert set_status(client, agent_id, "available").status_code == 200
@@ -104,7 +105,7 @@ def test_unknown_caller_identifies_with_registry_number(app, client, twilio, twi
     assert pop["agent"]["id"] == "park.seojun"
 
 
-def test_english_by_menu_key_and_speech(app, client, twilio, twilio_api):
+def test_english_by_menu_key_and_speech(web, app, client, twilio, twilio_api):
     set_status(client, "oh.sujin", "available")  # transport 4, speaks English
     call_sid = new_call_sid()
     document = dial_in(twilio, call_sid, "+821098765432", "1", "9")
@@ -116,16 +117,23 @@ def test_english_by_menu_key_and_speech(app, client, twilio, twilio_api):
     assert document.find("Dial/Conference") is not None
     leg = wait_for(lambda: twilio_api.calls)[0]
     assert leg.to == "client:oh.sujin"
-    assert app.extensions["onecall"].routing.call(call_sid).language == "en"
+    assert web.application.routing.call(call_sid).language == "en"
 
 
-def test_english_caller_for_a_skill_without_english_agents_waits_in_korean(app, twilio):
-    runtime = app.extensions["onecall"]
-    # In the demo every skill has an English speaker; take welfare's away for this test.
-    runtime.covered_language_pairs -= {("welfare", "en")}
-    call_sid = new_call_sid()
-    dial_in(twilio, call_sid, "+821098765432", "2", "4")  # English, welfare
-    assert runtime.routing.call(call_sid).language == "ko"
-    english = new_call_sid()
-    dial_in(twilio, english, "+821098765432", "2", "5")  # English, water: English agents exist
-    assert runtime.routing.call(english).language == "en"
+def test_english_caller_for_a_skill_without_english_agents_waits_in_korean(deployment_dir, settings, redis_client):
+    # In the demo every skill has an English speaker; take welfare's (choi.yuna) away for this test.
+    config_file = deployment_dir / "config.yaml"
+    config_file.write_text(config_file.read_text(encoding="utf-8").replace(
+        'skills: {welfare: 5, general: 3}, languages: [ko, en]', 'skills: {welfare: 5, general: 3}, languages: [ko]'),
+        encoding="utf-8")
+    web = start_web_process(load_config(config_file), settings, redis_client)
+    try:
+        runtime, twilio = web.application, TwilioSigner(web.app.test_client())
+        call_sid = new_call_sid()
+        dial_in(twilio, call_sid, "+821098765432", "2", "4")  # English, welfare
+        assert runtime.routing.call(call_sid).language == "ko"
+        english = new_call_sid()
+        dial_in(twilio, english, "+821098765432", "2", "5")  # English, water: English agents exist
+        assert runtime.routing.call(english).language == "en"
+    finally:
+        web.stop()

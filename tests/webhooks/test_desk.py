@@ -63,8 +63,8 @@ def test_desk_page_renders_for_logged_in_agent(app):
     assert "김민지" in page and "/desk/events" in app.test_client().get("/static/desk.js").get_data(as_text=True)
 
 
-def test_a_ringing_call_cannot_be_closed_before_it_is_answered(app, twilio, twilio_api):
-    runtime = app.extensions["onecall"]
+def test_a_ringing_call_cannot_be_closed_before_it_is_answered(web, app, twilio, twilio_api):
+    runtime = web.application
     desk = _login(app)
     desk.post("/desk/status", json={"status": "available"})
     call_sid = new_call_sid()

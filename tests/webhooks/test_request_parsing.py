@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from webhooks.app import OneCallRequest, parse_form
+from webhooks.forms import OneCallRequest, parse_form
 
 BODIES = [
     b"CallSid=CA1&From=%2B821012345678&To=%2B8222120120&CallStatus=ringing",

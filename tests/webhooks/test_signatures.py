@@ -30,8 +30,8 @@ def test_forged_first_request_is_refused_and_nothing_changes(app, client, twilio
     assert _redis_snapshot(redis_client) == before
 
 
-def test_altered_parameter_is_refused_and_the_call_does_not_move(app, client, twilio, redis_client):
-    runtime = app.extensions["onecall"]
+def test_altered_parameter_is_refused_and_the_call_does_not_move(web, app, client, twilio, redis_client):
+    runtime = web.application
     call_sid = new_call_sid()
     document = dial_in(twilio, call_sid, KNOWN_CALLER, "1")  # now at the department menu
     state_before = runtime.sessions.load(call_sid)

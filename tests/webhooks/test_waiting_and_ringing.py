@@ -15,8 +15,8 @@ def _reserved_call_of(leg) -> str:
     return parse_qs(urlparse(leg.url).query)["call"][0]
 
 
-def test_no_agent_free_callers_wait_with_position_then_head_caller_is_reserved(app, client, twilio, twilio_api):
-    runtime = app.extensions["onecall"]
+def test_no_agent_free_callers_wait_with_position_then_head_caller_is_reserved(web, app, client, twilio, twilio_api):
+    runtime = web.application
     first, second = new_call_sid(), new_call_sid()
     for sid, caller in ((first, "+821055501234"), (second, "+821099990001")):
         document = dial_in(twilio, sid, caller, "1", "2")
@@ -39,8 +39,8 @@ def test_no_agent_free_callers_wait_with_position_then_head_caller_is_reserved(a
     assert "1번째" in said(twiml(twilio.post("/twilio/wait", caller_params(second, "+821099990001"))))
 
 
-def test_unanswered_agent_gives_call_back_at_head_and_next_agent_is_rung(app, client, twilio, twilio_api):
-    runtime = app.extensions["onecall"]
+def test_unanswered_agent_gives_call_back_at_head_and_next_agent_is_rung(web, app, client, twilio, twilio_api):
+    runtime = web.application
     set_status(client, "kim.minji", "available")
     call_sid = new_call_sid()
     dial_in(twilio, call_sid, "+821055501234", "1", "2")
@@ -70,8 +70,8 @@ def test_unanswered_agent_gives_call_back_at_head_and_next_agent_is_rung(app, cl
     assert late.find("Hangup") is not None and late.find("Dial") is None
 
 
-def test_caller_hanging_up_while_waiting_leaves_the_queue(app, client, twilio):
-    runtime = app.extensions["onecall"]
+def test_caller_hanging_up_while_waiting_leaves_the_queue(web, app, client, twilio):
+    runtime = web.application
     call_sid = new_call_sid()
     dial_in(twilio, call_sid, "+821055501234", "1", "3")
     assert runtime.routing.queue_position(call_sid) == 1
@@ -81,8 +81,8 @@ def test_caller_hanging_up_while_waiting_leaves_the_queue(app, client, twilio):
     assert runtime.routing.call(call_sid).state == "ended"
 
 
-def test_caller_hanging_up_while_agent_rings_releases_the_agent(app, client, twilio, twilio_api):
-    runtime = app.extensions["onecall"]
+def test_caller_hanging_up_while_agent_rings_releases_the_agent(web, app, client, twilio, twilio_api):
+    runtime = web.application
     set_status(client, "jung.hoon", "available")
     call_sid = new_call_sid()
     dial_in(twilio, call_sid, "+821055501234", "1", "3")
@@ -92,8 +92,8 @@ def test_caller_hanging_up_while_agent_rings_releases_the_agent(app, client, twi
     assert runtime.routing.agent("jung.hoon").status == "available"
 
 
-def test_reservation_timeout_sends_call_to_the_head_and_the_next_agent(app, client, twilio, twilio_api, redis_client):
-    runtime = app.extensions["onecall"]
+def test_reservation_timeout_sends_call_to_the_head_and_the_next_agent(web, app, client, twilio, twilio_api, redis_client):
+    runtime = web.application
     set_status(client, "kim.minji", "available")
     call_sid = new_call_sid()
     dial_in(twilio, call_sid, "+821055501234", "1", "2")

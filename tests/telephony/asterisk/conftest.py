@@ -1,10 +1,11 @@
-"""Fixtures for the Asterisk driver: a fake Asterisk (AMI over TCP), the demo runtime
-pointed at it, and the driver itself on its own loop."""
+"""Fixtures for the Asterisk driver: a fake Asterisk (AMI over TCP), the demo hotline's
+application pointed at it, and the driver itself on its own loop."""
 from __future__ import annotations
 
 import pytest
 
-from onecall.runtime import Runtime
+from onecall.bootstrap import bootstrap
+from onecall.composition import build_application
 from onecall.settings import AmiSettings, Settings
 from tests.telephony.asterisk.harness import DriverThread
 from tests.conftest import SCREENPOP_SECRET
@@ -34,14 +35,15 @@ def asterisk_runtime(demo_config, redis_url, redis_client, fake_asterisk, screen
         twilio_account_sid="AC" + "ab" * 16, twilio_auth_token="unused-here", twilio_api_base_url="http://127.0.0.1:9",
         api_token="test-api-token", secret_key="test-secret-key", screenpop_url=screenpop_receiver.url,
         screenpop_secret=SCREENPOP_SECRET, demo_secrets=False, ami=ami_settings(fake_asterisk))
-    runtime = Runtime(demo_config, settings, redis_client=redis_client)
-    runtime.start_background()
-    yield runtime
-    runtime.stop()
+    application = build_application(demo_config, settings, redis_client=redis_client)
+    bootstrap(application)
+    application.background.start()
+    yield application
+    application.stop()
 
 
 @pytest.fixture()
 def driver(asterisk_runtime, fake_asterisk, redis_url):
-    thread = DriverThread(asterisk_runtime, asterisk_runtime.settings.ami, redis_url).start()
+    thread = DriverThread(asterisk_runtime, ami_settings(fake_asterisk), redis_url).start()
     yield thread
     thread.stop()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from telephony.asterisk.driver import AsteriskDriver
+from onecall.composition import build_asterisk_driver
 from onecall.settings import AmiSettings
+from telephony.asterisk.driver import AsteriskDriver
 
 
 class DriverThread:
-    def __init__(self, runtime, ami: AmiSettings, redis_url: str) -> None:
-        self.runtime = runtime
+    def __init__(self, application, ami: AmiSettings, redis_url: str) -> None:
+        self.application = application
         self.ami = ami
         self.redis_url = redis_url
         self.loop = asyncio.new_event_loop()
@@ -26,7 +27,7 @@ class DriverThread:
         return self
 
     async def _build(self) -> AsteriskDriver:
-        return AsteriskDriver(self.runtime, self.ami, self.redis_url)
+        return build_asterisk_driver(self.application, self.ami, self.redis_url)
 
     def call(self, coroutine_function, *args, timeout: float = 10.0):
         """Run a coroutine on the driver's loop and wait for its result."""

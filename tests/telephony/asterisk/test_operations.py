@@ -130,8 +130,11 @@ def test_a_ring_asked_for_by_another_process_goes_through_redis(asterisk_runtime
     garbled request there is skipped without stopping the ones behind it."""
     import redis
 
-    from telephony.asterisk.channels import AsteriskRinger
     from routing import CallRequest
+    from routing.keys import Keys
+    from telephony.asterisk.channels import AsteriskState
+    from telephony.asterisk.driver import agent_devices
+    from telephony.asterisk.ringer import AsteriskRinger
 
     runtime = asterisk_runtime
     runtime.routing.set_status("kim.minji", "available")
@@ -140,9 +143,9 @@ def test_a_ring_asked_for_by_another_process_goes_through_redis(asterisk_runtime
     reservation = runtime.routing.enqueue(CallRequest(
         call_id=CITIZEN_UNIQUEID, skill="fines", language="ko", priority=0, citizen_id=None, caller="+821055501234",
         data={"verification": "none", "channel": "asterisk"})).reservation
-    other_process = AsteriskRinger(redis.Redis.from_url(redis_url, decode_responses=True),
-                                   runtime.config.hotline.id, runtime.config)
-    assert other_process.owner_here is None  # not the AMI owner's process
+    other_process = AsteriskRinger(AsteriskState(redis.Redis.from_url(redis_url, decode_responses=True),
+                                                 Keys(runtime.config.hotline.id)), agent_devices(runtime.config))
+    assert not other_process.owner_in_this_process  # not the AMI owner's process
 
     leg = other_process.ring(CITIZEN_UNIQUEID, reservation.agent_id, "")
 

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from hotline.errors import AmiLoginRefused
+from telephony.asterisk.errors import AmiLoginRefused
 from routing import CallRequest
 from tests.telephony.asterisk.conftest import ami_settings
 from tests.telephony.asterisk.harness import DriverThread
@@ -143,12 +143,11 @@ def _reserved_call(runtime, state, call_id="1795349999.1"):
 
 
 def test_events_late_twice_or_out_of_order_change_nothing_twice(asterisk_runtime):
-    from telephony.asterisk.events import AsteriskEvents
-    from telephony.asterisk.channels import AsteriskState
+    from onecall.composition import build_asterisk_events
 
     runtime = asterisk_runtime
-    state = AsteriskState(runtime.redis, runtime.config.hotline.id)
-    events = AsteriskEvents(runtime, state)
+    state = runtime.asterisk_state
+    events = build_asterisk_events(runtime)
     call_id, leg = _reserved_call(runtime, state)
     runtime.calls.agent_answered(call_id, "kim.minji")  # the agent's FastAGI session accepted
 
@@ -173,12 +172,11 @@ def test_events_late_twice_or_out_of_order_change_nothing_twice(asterisk_runtime
 
 
 def test_agent_leg_hangup_before_its_originate_response_gives_the_call_back(asterisk_runtime):
-    from telephony.asterisk.events import AsteriskEvents
-    from telephony.asterisk.channels import AsteriskState
+    from onecall.composition import build_asterisk_events
 
     runtime = asterisk_runtime
-    state = AsteriskState(runtime.redis, runtime.config.hotline.id)
-    events = AsteriskEvents(runtime, state)
+    state = runtime.asterisk_state
+    events = build_asterisk_events(runtime)
     call_id, leg = _reserved_call(runtime, state)
 
     events.dispatch({"Event": "Hangup", "Uniqueid": leg, "Channel": "PJSIP/1001-00000001", "Cause": "17"})

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from telephony.asterisk.ami_wire import AmiFrameParser
-from telephony.asterisk.events import AsteriskEvents
-from telephony.asterisk.channels import AsteriskState
+from onecall.composition import build_asterisk_events
 from routing import CallRequest
+from telephony.asterisk.ami_wire import AmiFrameParser
 from tests.conftest import SHARED_PROTOCOL
 
 PROTOCOL = SHARED_PROTOCOL / "ami"
@@ -66,7 +65,7 @@ def test_capture_drives_state(capture, asterisk_runtime):
     if not hangups:
         pytest.skip("no channel ends in this capture")
     citizen = next(m["Uniqueid"] for m in events if m.get("Uniqueid") and m.get("Uniqueid") == m.get("Linkedid"))
-    state = AsteriskState(runtime.redis, runtime.config.hotline.id)
+    state = runtime.asterisk_state
     state.track_call(citizen, "captured")
     runtime.dispatcher.dispatch(runtime.routing.set_status("kim.minji", "available"))
     reservation = runtime.routing.enqueue(CallRequest(
@@ -74,7 +73,7 @@ def test_capture_drives_state(capture, asterisk_runtime):
         data={"verification": "none", "channel": "asterisk"})).reservation
     runtime.routing.accept(citizen, reservation.agent_id)
 
-    table = AsteriskEvents(runtime, state)
+    table = build_asterisk_events(runtime)
     for event in events:
         table.dispatch(event)  # any exception fails the test
 

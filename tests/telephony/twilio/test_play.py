@@ -14,7 +14,7 @@ from telephony.twilio.twiml import TwimlUrls
 from hotline.config import load_config
 from hotline.audio.render import build_prompt_audio
 from onecall.settings import Settings
-from tests.conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, PUBLIC_URL
+from tests.conftest import ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, PUBLIC_URL, start_web_process
 from tests.hotline.audio.helpers import FEW_VALUES, VOICES
 from tests.telephony.twilio.test_twiml_schema import _validate, schema  # noqa: F401 (schema is a fixture)
 
@@ -46,43 +46,39 @@ def play_config(deployment_dir, rendered_audio):
 
 
 @pytest.fixture()
-def play_app(play_config, redis_url, redis_client):
-    from onecall.runtime import Runtime
-    from webhooks.app import create_app
+def play_web(play_config, redis_url, redis_client):
 
     settings = Settings(config_path=play_config.source, redis_url=redis_url, public_url=PUBLIC_URL,
                         twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, twilio_api_base_url=None,
                         api_token=API_TOKEN, secret_key="test-secret-key", screenpop_url=None, screenpop_secret=None,
                         demo_secrets=False)  # no agent is rung here
-    runtime = Runtime(play_config, settings, redis_client=redis_client)
-    application = create_app(play_config, settings, runtime=runtime, start_background=False)
-    application.config["TESTING"] = True
-    yield application
-    runtime.stop()
+    web = start_web_process(play_config, settings, redis_client, background=False)
+    yield web
+    web.stop()
 
 
 def verbs(xml: str) -> list[tuple[str, str]]:
     return [(element.tag, (element.text or "").strip()) for element in ET.fromstring(xml).iter() if element.tag in ("Say", "Play")]
 
 
-def test_rendered_prompts_are_played_from_the_public_url(play_app):
-    renderer = play_app.extensions["onecall"].renderer
+def test_rendered_prompts_are_played_from_the_public_url(play_web):
+    renderer = play_web.twilio.renderer
     document = renderer.render((Say("goodbye", "en"), Hangup()), URLS, "CA1")
     assert verbs(document) == [("Play", f"{PUBLIC_URL}/prompts/audio/en/goodbye.wav")]
     waiting = renderer.waiting("en", 2, 20, "https://h/w")
     assert verbs(waiting) == [("Play", f"{PUBLIC_URL}/prompts/audio/en/queue_position-2.wav")]
 
 
-def test_say_stays_where_no_file_exists_or_the_language_says(play_app):
-    renderer = play_app.extensions["onecall"].renderer
+def test_say_stays_where_no_file_exists_or_the_language_says(play_web):
+    renderer = play_web.twilio.renderer
     assert verbs(renderer.waiting("en", 25, 20, "https://h/w")) == [("Say", "You are number 25 in line.")]  # not rendered here
     assert verbs(renderer.render((Say("welcome", "en"), Hangup()), URLS, "CA1"))[0][0] == "Say"
     korean = verbs(renderer.render((Say("goodbye", "ko"), Hangup()), URLS, "CA1"))  # rendered, but ko says
-    assert korean == [("Say", play_app.extensions["onecall"].config.catalog.text("goodbye", "ko"))]
+    assert korean == [("Say", play_web.application.config.catalog.text("goodbye", "ko"))]
 
 
-def test_played_prompts_are_valid_twiml(play_app, schema):  # noqa: F811
-    renderer = play_app.extensions["onecall"].renderer
+def test_played_prompts_are_valid_twiml(play_web, schema):  # noqa: F811
+    renderer = play_web.twilio.renderer
     menu = Gather(prompts=(Say("language_menu", "en"), Say("welcome", "en")), language="en", input=("dtmf",),
                   num_digits=1, finish_on_key="", timeout_seconds=5)
     documents = [renderer.render((menu,), URLS, ""), renderer.waiting("en", 3, 20, "https://h/w"),
@@ -92,8 +88,8 @@ def test_played_prompts_are_valid_twiml(play_app, schema):  # noqa: F811
         _validate(document.encode(), schema)
 
 
-def test_the_app_serves_rendered_files(play_app, play_config):
-    client = play_app.test_client()
+def test_the_app_serves_rendered_files(play_web, play_config):
+    client = play_web.app.test_client()
     response = client.get("/prompts/audio/en/queue_position-3.wav")  # no signature, no token
     assert response.status_code == 200
     assert response.mimetype == "audio/wav"
@@ -110,10 +106,10 @@ def test_the_app_serves_rendered_files(play_app, play_config):
     "/prompts/audio/..%2F..%2Fprompts/catalog.wav",
     "/prompts/audio/en/%2E%2E%2Fko%2Fgoodbye.wav",
 ])
-def test_the_app_serves_nothing_else(play_app, path):
-    assert play_app.test_client().get(path).status_code == 404
+def test_the_app_serves_nothing_else(play_web, path):
+    assert play_web.app.test_client().get(path).status_code == 404
 
 
-def test_a_file_added_after_start_is_not_served(play_app, play_config):
+def test_a_file_added_after_start_is_not_served(play_web, play_config):
     (play_config.prompt_audio_dir / "en" / "extra.wav").write_bytes(b"RIFF")
-    assert play_app.test_client().get("/prompts/audio/en/extra.wav").status_code == 404
+    assert play_web.app.test_client().get("/prompts/audio/en/extra.wav").status_code == 404

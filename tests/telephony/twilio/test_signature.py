@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from telephony.twilio.signature import TwilioRequestValidator
-from webhooks.app import FormParams
+from webhooks.forms import FormParams
 from tests.conftest import SHARED_PROTOCOL
 
 VECTORS = json.loads(((SHARED_PROTOCOL / "twilio")

@@ -55,8 +55,8 @@ def _validate(xml: bytes, schema) -> None:
     assert schema.validate(tree), schema.error_log.last_error
 
 
-def test_every_document_of_a_call_is_valid_twiml(app, client, twilio, schema):
-    runtime = app.extensions["onecall"]
+def test_every_document_of_a_call_is_valid_twiml(web, client, twilio, schema):
+    renderer = web.twilio.renderer
     documents = []
     call_sid = new_call_sid()
     response = twilio.post("/twilio/voice", caller_params(call_sid, "+821099990000", CallStatus="ringing"))
@@ -70,8 +70,8 @@ def test_every_document_of_a_call_is_valid_twiml(app, client, twilio, schema):
                                  {"CallSid": new_call_sid(), "CallStatus": "in-progress"}).get_data())
     documents.append(twilio.post("/twilio/queue-exit", caller_params(call_sid)).get_data())
     urls = TwimlUrls("https://h/g", "https://h/n", "https://h/w", "https://h/q")
-    documents.append(runtime.renderer.render((Say("goodbye", "en"), Hangup()), urls, call_sid).encode())
-    documents.append(runtime.renderer.agent_joins(call_sid, None).encode())
+    documents.append(renderer.render((Say("goodbye", "en"), Hangup()), urls, call_sid).encode())
+    documents.append(renderer.agent_joins(call_sid, None).encode())
     for xml in documents:
         _validate(xml, schema)
 
