@@ -20,6 +20,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from devtools.twilio_api import CreatedCall, TwilioApiStandIn
+from telephony.twilio.urls import TwilioUrls
 
 
 @dataclass
@@ -62,7 +63,7 @@ class CallSimulator:
                  agent_answers: bool = True, talk_seconds: float | None = 2.0, max_wait_seconds: float = 120.0,
                  pause_cap_seconds: float = 1.0) -> None:
         self.server_url = server_url.rstrip("/")
-        self.base = (public_url or server_url).rstrip("/")
+        self.urls = TwilioUrls(public_url or server_url)  # what the hotline number is set to call
         self.poster = SignedPoster(auth_token, account_sid, public_url, server_url)
         self.caller = caller
         self.hotline_number = hotline_number
@@ -87,7 +88,7 @@ class CallSimulator:
     def run(self) -> CallTranscript:
         if self.standin is not None:
             self.standin.inbound[self.transcript.call_sid] = "in-progress"
-        reply = self.poster.post(f"{self.base}/twilio/voice", self._caller_params("ringing"))
+        reply = self.poster.post(self.urls.voice, self._caller_params("ringing"))
         self._follow(reply)
         return self.transcript
 
@@ -177,7 +178,7 @@ class CallSimulator:
             self.standin.inbound[self.transcript.call_sid] = "completed"
         if dial_action:
             self.poster.post(dial_action, self._caller_params("completed", DialCallStatus="completed"))
-        self.poster.post(f"{self.base}/twilio/status", self._caller_params("completed", CallDuration="30"))
+        self.poster.post(self.urls.status, self._caller_params("completed", CallDuration="30"))
         for leg in self._agent_legs:
             if leg.status_callback:
                 self.poster.post(leg.status_callback, self._agent_params(leg, "completed"))

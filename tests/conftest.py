@@ -42,7 +42,7 @@ from twilio.request_validator import RequestValidator
 from hotline.config import load_config
 from onecall.settings import Settings
 from devtools.twilio_api import TwilioApiStandIn
-from tests.receivers import WebhookReceiver
+from tests.fakes.webhook_receiver import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
 # Real protocol material (AMI captures, Twilio tables and vectors) beside the checkout.
