@@ -71,3 +71,20 @@ def test_import_citizens_json_lines_and_object(web, app, client):
     assert response.status_code == 400
     assert response.get_json()["details"]["field"] == "line 3: name"
     assert client.get("/api/citizens/C-9004", headers=AUTH).status_code == 404
+
+
+def test_every_error_has_one_shape(client, twilio):
+    """Application, routing and HTTP errors alike: {"error", "message", "details"}."""
+    responses = [
+        client.get("/api/agents"),  # 401 unauthorized (application)
+        client.post("/api/agents/kim.minji/status", json={"status": "sleeping"}, headers=AUTH),  # 400
+        client.post("/api/agents/nobody/status", json={"status": "available"}, headers=AUTH),  # 404 (routing)
+        client.get("/api/citizens/nobody", headers=AUTH),  # 404 (application)
+        client.get("/api/no-such-route", headers=AUTH),  # 404 (HTTP)
+        client.post("/twilio/voice", data={"CallSid": "CA1"}),  # 403 forged
+        twilio.post("/twilio/agent-answer", {"CallSid": "CA1"}),  # 400 (HTTP abort)
+    ]
+    for response in responses:
+        body = response.get_json()
+        assert response.status_code >= 400 and set(body) == {"error", "message", "details"}, body
+        assert isinstance(body["error"], str) and isinstance(body["details"], dict)
