@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Mapping, Protocol
+from typing import Protocol
 
 from hotline.errors import TelephonyUnavailable
 from hotline.profile import build_profile, department_names

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping
 
-from ivr.actions import Say
 from ivr.prompts import PromptCatalog
 from hotline.audio.espeak import Espeak
 from hotline.audio.resample import resample

@@ -49,7 +49,6 @@ def test_twilio_unreachable_never_drops_a_waiting_call(web, twilio, twilio_api, 
 
 
 def test_hold_loop_marks_the_call_seen(web, twilio, redis_client):
-    runtime = web.application
     call_sid = _waiting_call(twilio, web, redis_client)
     twilio.post("/twilio/wait", {"CallSid": call_sid, "CallStatus": "in-progress"})
     assert redis_client.zscore(web.twilio.liveness.key, call_sid) > 0

@@ -3,7 +3,6 @@ the library's own `RequestValidator` on any parameters."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings

@@ -5,7 +5,6 @@ types (twiml.md), since the XSD predates speech input."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from lxml import etree
