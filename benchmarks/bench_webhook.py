@@ -8,7 +8,7 @@ redis-server. That database is flushed (FLUSHDB) before and after the run.
 Two gunicorn servers run on free loopback ports with the same settings (worker class
 gthread, 2 workers with --threads each as `onecall serve` runs by default, no access log):
 
-* real: the OneCall app (`create_app` with a `Runtime` on that Redis, a known Twilio auth
+* real: the OneCall app (`build_web_process` on that Redis, a known Twilio auth
   token, no public URL), built in each worker by `real_app()` below;
 * bare: a Flask app whose only route, `POST /twilio/voice`, returns a constant
   `<Response><Say>hi</Say></Response>` as text/xml.

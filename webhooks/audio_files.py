@@ -2,7 +2,7 @@
 
 `GET /prompts/audio/<language>/<file>.wav`, without authentication (Twilio's media fetches
 are not signed, and the files only hold the catalog's public texts). Only files the
-runtime's `PromptAudio` listed are served: a name is looked up in that list, never joined
+web tier's `PromptAudio` listed are served: a name is looked up in that list, never joined
 onto a path, so nothing outside the audio directory (the manifest included) can be reached.
 """
 from __future__ import annotations

@@ -27,9 +27,9 @@ def live_server(demo_config, settings, redis_client):
 
 
 def test_simulated_call_reaches_the_best_agent(live_server):
-    url, standin_port, runtime = live_server
-    runtime.routing.set_status("yoon.taeho", "available")
-    runtime.routing.set_status("jung.hoon", "available")
+    url, standin_port, application = live_server
+    application.routing.set_status("yoon.taeho", "available")
+    application.routing.set_status("jung.hoon", "available")
     heard = []
     transcript = simulate_call(server_url=url, auth_token=AUTH_TOKEN, account_sid=ACCOUNT_SID,
                                caller="+821012345678", hotline_number="+8222120120", standin_port=standin_port,
@@ -37,16 +37,16 @@ def test_simulated_call_reaches_the_best_agent(live_server):
     assert transcript.connected, "\n".join(heard)
     assert transcript.agent_endpoint == "client:yoon.taeho"
     assert any("Welcome" in line or "다산콜센터" in line for line in transcript.heard)
-    assert runtime.routing.agent("yoon.taeho").status == "wrapup"  # the citizen hung up after talking
-    assert runtime.routing.call(transcript.call_sid).state == "ended"
+    assert application.routing.agent("yoon.taeho").status == "wrapup"  # the citizen hung up after talking
+    assert application.routing.call(transcript.call_sid).state == "ended"
 
 
 def test_simulated_call_with_unanswered_agent_is_not_lost(live_server):
-    url, standin_port, runtime = live_server
-    runtime.routing.set_status("yoon.taeho", "available")
+    url, standin_port, application = live_server
+    application.routing.set_status("yoon.taeho", "available")
     transcript = simulate_call(server_url=url, auth_token=AUTH_TOKEN, account_sid=ACCOUNT_SID,
                                caller="+821012345678", hotline_number="+8222120120", standin_port=standin_port,
                                inputs=iter(["1", "2"]), say=lambda _: None, agent_answers=False,
                                max_wait_seconds=1.5, talk_seconds=0.1)
     assert not transcript.connected
-    assert runtime.routing.agent("yoon.taeho").status == "break"
+    assert application.routing.agent("yoon.taeho").status == "break"

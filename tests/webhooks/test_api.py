@@ -10,12 +10,12 @@ AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 def test_wrong_or_missing_token_is_401_and_changes_nothing(web, app, client):
-    runtime = web.application
+    application = web.application
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": API_TOKEN}):
         response = client.post("/api/agents/kim.minji/status", json={"status": "available"}, headers=headers)
         assert response.status_code == 401
         assert response.get_json()["error"] == "unauthorized"
-    assert runtime.routing.agent("kim.minji").status == "offline"
+    assert application.routing.agent("kim.minji").status == "offline"
 
 
 def test_set_status_and_list_agents(client):
@@ -49,7 +49,7 @@ def test_waiting_calls_in_order(client, twilio):
 
 
 def test_import_citizens_json_lines_and_object(web, app, client):
-    runtime = web.application
+    application = web.application
     lines = "\n".join(json.dumps(r) for r in [
         {"id": "C-9001", "name": "정다은", "phones": ["010-2222-3333"], "registry_number": "90010001",
          "open_items": [{"department": "water", "kind": "하수도 요금", "amount": 12000}]},
@@ -57,8 +57,8 @@ def test_import_citizens_json_lines_and_object(web, app, client):
     ])
     response = client.post("/api/citizens", data=lines, content_type="application/x-ndjson", headers=AUTH)
     assert response.status_code == 201 and response.get_json() == {"imported": 2}
-    assert runtime.registry.find_by_phone("+821022223333").citizen_id == "C-9001"
-    assert runtime.registry.find_by_registry_number("90010001").citizen_id == "C-9001"
+    assert application.registry.find_by_phone("+821022223333").citizen_id == "C-9001"
+    assert application.registry.find_by_registry_number("90010001").citizen_id == "C-9001"
     profile = client.get("/api/citizens/C-9001", headers=AUTH).get_json()
     assert profile["open_items"][0]["department_name"] == "상하수도"
 

@@ -16,7 +16,7 @@ FINES_KEY = "2"
 
 
 def test_known_caller_presses_fines_and_reaches_one_fines_agent(web, app, client, twilio, twilio_api, screenpop_receiver):
-    runtime = web.application
+    application = web.application
     # Free agents: two with the fines skill (kim.minji 5, park.seojun 3) and one without.
     for agent_id in ("park.seojun", "kim.minji", "lee.jiwon"):
         assert set_status(client, agent_id, "available").status_code == 200
@@ -32,7 +32,7 @@ def test_known_caller_presses_fines_and_reaches_one_fines_agent(web, app, client
 
     # Exactly one agent is reserved: the most proficient fines agent.
     calls = wait_for(lambda: twilio_api.calls)
-    reserved = [a for a in runtime.routing.agents() if a.status == "reserved"]
+    reserved = [a for a in application.routing.agents() if a.status == "reserved"]
     assert [(a.agent_id, a.call_id) for a in reserved] == [("kim.minji", call_sid)]
     assert len(twilio_api.calls) == 1
     leg = calls[0]
@@ -74,16 +74,16 @@ def test_known_caller_presses_fines_and_reaches_one_fines_agent(web, app, client
     agent_conference = joined.find("Dial/Conference")
     assert agent_conference.text == f"oc-{call_sid}"
     assert agent_conference.get("startConferenceOnEnter") == "true"
-    assert runtime.routing.agent("kim.minji").status == "busy"
-    assert runtime.routing.call(call_sid).state == "connected"
+    assert application.routing.agent("kim.minji").status == "busy"
+    assert application.routing.call(call_sid).state == "connected"
 
     # The agent closes the call with an outcome: the leg is hung up, history grows, wrap-up starts.
     closed = desk.post("/desk/outcome", json={"note": "과태료 40,000원 가상계좌 안내, 분할 납부 불가 설명"})
     assert closed.status_code == 200, closed.get_data(as_text=True)
     assert twilio_api.updates and twilio_api.updates[0][0] == leg.sid
     assert twilio_api.updates[0][1]["Status"] == ["completed"]
-    assert runtime.routing.agent("kim.minji").status == "wrapup"
-    history = runtime.registry.consultations("C-0001")
+    assert application.routing.agent("kim.minji").status == "wrapup"
+    history = application.registry.consultations("C-0001")
     assert history[0]["department"] == "fines" and history[0]["agent"] == "kim.minji"
     assert "과태료" in history[0]["summary"] and len(history) == 3
 
@@ -128,12 +128,12 @@ def test_english_caller_for_a_skill_without_english_agents_waits_in_korean(deplo
         encoding="utf-8")
     web = start_web_process(load_config(config_file), settings, redis_client)
     try:
-        runtime, twilio = web.application, TwilioSigner(web.app.test_client())
+        application, twilio = web.application, TwilioSigner(web.app.test_client())
         call_sid = new_call_sid()
         dial_in(twilio, call_sid, "+821098765432", "2", "4")  # English, welfare
-        assert runtime.routing.call(call_sid).language == "ko"
+        assert application.routing.call(call_sid).language == "ko"
         english = new_call_sid()
         dial_in(twilio, english, "+821098765432", "2", "5")  # English, water: English agents exist
-        assert runtime.routing.call(english).language == "en"
+        assert application.routing.call(english).language == "en"
     finally:
         web.stop()

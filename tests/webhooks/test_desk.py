@@ -64,7 +64,7 @@ def test_desk_page_renders_for_logged_in_agent(app):
 
 
 def test_a_ringing_call_cannot_be_closed_before_it_is_answered(web, app, twilio, twilio_api):
-    runtime = web.application
+    application = web.application
     desk = _login(app)
     desk.post("/desk/status", json={"status": "available"})
     call_sid = new_call_sid()
@@ -72,5 +72,5 @@ def test_a_ringing_call_cannot_be_closed_before_it_is_answered(web, app, twilio,
     wait_for(lambda: twilio_api.calls)
     response = desk.post("/desk/outcome", json={"note": "closing too early"})
     assert response.status_code == 400 and response.get_json()["details"]["field"] == "call"
-    assert runtime.routing.call(call_sid).state == "reserved"
-    assert len(runtime.registry.consultations("C-0001")) == 2
+    assert application.routing.call(call_sid).state == "reserved"
+    assert len(application.registry.consultations("C-0001")) == 2

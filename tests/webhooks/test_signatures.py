@@ -31,10 +31,10 @@ def test_forged_first_request_is_refused_and_nothing_changes(app, client, twilio
 
 
 def test_altered_parameter_is_refused_and_the_call_does_not_move(web, app, client, twilio, redis_client):
-    runtime = web.application
+    application = web.application
     call_sid = new_call_sid()
     document = dial_in(twilio, call_sid, KNOWN_CALLER, "1")  # now at the department menu
-    state_before = runtime.sessions.load(call_sid)
+    state_before = application.sessions.load(call_sid)
     action = document.find("Gather").get("action")
     signed_for = caller_params(call_sid, KNOWN_CALLER, Digits="2")
     signature = RequestValidator("test-auth-token-0123456789abcdef").compute_signature(
@@ -42,8 +42,8 @@ def test_altered_parameter_is_refused_and_the_call_does_not_move(web, app, clien
     tampered = {"AccountSid": ACCOUNT_SID, **caller_params(call_sid, KNOWN_CALLER, Digits="5")}
     response = client.post(action[len(PUBLIC_URL):], data=tampered, headers={"X-Twilio-Signature": signature})
     assert response.status_code == 403
-    assert runtime.sessions.load(call_sid) == state_before
-    assert runtime.routing.waiting_calls() == []
+    assert application.sessions.load(call_sid) == state_before
+    assert application.routing.waiting_calls() == []
     # The genuine request still works afterwards.
     assert twiml(twilio.post(action, signed_for)).find("Dial/Conference") is not None
 

@@ -16,7 +16,7 @@ def _reserved_call_of(leg) -> str:
 
 
 def test_no_agent_free_callers_wait_with_position_then_head_caller_is_reserved(web, app, client, twilio, twilio_api):
-    runtime = web.application
+    application = web.application
     first, second = new_call_sid(), new_call_sid()
     for sid, caller in ((first, "+821055501234"), (second, "+821099990001")):
         document = dial_in(twilio, sid, caller, "1", "2")
@@ -29,18 +29,18 @@ def test_no_agent_free_callers_wait_with_position_then_head_caller_is_reserved(w
     assert "1번째" in said(hold)
     assert hold.find("Redirect").text.endswith("/twilio/wait")
     assert "2번째" in said(twiml(twilio.post("/twilio/wait", caller_params(second, "+821099990001"))))
-    assert [c.call_id for c in runtime.routing.waiting_calls()] == [first, second]
+    assert [c.call_id for c in application.routing.waiting_calls()] == [first, second]
     assert twilio_api.calls == []
 
     assert set_status(client, "yoon.taeho", "available").get_json()["reserved_call"] == first
     leg = wait_for(lambda: twilio_api.calls)[0]
     assert leg.to == "client:yoon.taeho" and _reserved_call_of(leg) == first
-    assert [c.call_id for c in runtime.routing.waiting_calls()] == [second]
+    assert [c.call_id for c in application.routing.waiting_calls()] == [second]
     assert "1번째" in said(twiml(twilio.post("/twilio/wait", caller_params(second, "+821099990001"))))
 
 
 def test_unanswered_agent_gives_call_back_at_head_and_next_agent_is_rung(web, app, client, twilio, twilio_api):
-    runtime = web.application
+    application = web.application
     set_status(client, "kim.minji", "available")
     call_sid = new_call_sid()
     dial_in(twilio, call_sid, "+821055501234", "1", "2")
@@ -50,15 +50,15 @@ def test_unanswered_agent_gives_call_back_at_head_and_next_agent_is_rung(web, ap
     # A later caller for the same queue arrives while the first one is being offered: it waits.
     later = new_call_sid()
     dial_in(twilio, later, "+821098765432", "1", "2")
-    assert runtime.routing.queue_position(later) == 1
+    assert application.routing.queue_position(later) == 1
 
     # kim.minji's phone is not answered: Twilio reports no-answer on the leg's status callback.
     status = twilio.post(first_leg.status_callback, {"CallSid": first_leg.sid, "CallStatus": "no-answer",
                                                      "From": first_leg.from_, "To": first_leg.to})
     assert status.status_code == 204
-    assert runtime.routing.agent("kim.minji").status == "break"
-    assert runtime.routing.queue_position(call_sid) == 1  # back at the head, ahead of the later caller
-    assert runtime.routing.queue_position(later) == 2
+    assert application.routing.agent("kim.minji").status == "break"
+    assert application.routing.queue_position(call_sid) == 1  # back at the head, ahead of the later caller
+    assert application.routing.queue_position(later) == 2
 
     set_status(client, "park.seojun", "available")
     second_leg = wait_for(lambda: twilio_api.calls[1] if len(twilio_api.calls) == 2 else None)
@@ -71,29 +71,29 @@ def test_unanswered_agent_gives_call_back_at_head_and_next_agent_is_rung(web, ap
 
 
 def test_caller_hanging_up_while_waiting_leaves_the_queue(web, app, client, twilio):
-    runtime = web.application
+    application = web.application
     call_sid = new_call_sid()
     dial_in(twilio, call_sid, "+821055501234", "1", "3")
-    assert runtime.routing.queue_position(call_sid) == 1
+    assert application.routing.queue_position(call_sid) == 1
     assert twilio.post("/twilio/status", caller_params(call_sid, "+821055501234", CallStatus="completed")).status_code == 204
-    assert runtime.routing.queue_position(call_sid) is None
-    assert runtime.routing.waiting_calls() == []
-    assert runtime.routing.call(call_sid).state == "ended"
+    assert application.routing.queue_position(call_sid) is None
+    assert application.routing.waiting_calls() == []
+    assert application.routing.call(call_sid).state == "ended"
 
 
 def test_caller_hanging_up_while_agent_rings_releases_the_agent(web, app, client, twilio, twilio_api):
-    runtime = web.application
+    application = web.application
     set_status(client, "jung.hoon", "available")
     call_sid = new_call_sid()
     dial_in(twilio, call_sid, "+821055501234", "1", "3")
     wait_for(lambda: twilio_api.calls)
-    assert runtime.routing.agent("jung.hoon").status == "reserved"
+    assert application.routing.agent("jung.hoon").status == "reserved"
     twilio.post("/twilio/status", caller_params(call_sid, "+821055501234", CallStatus="completed"))
-    assert runtime.routing.agent("jung.hoon").status == "available"
+    assert application.routing.agent("jung.hoon").status == "available"
 
 
 def test_reservation_timeout_sends_call_to_the_head_and_the_next_agent(web, app, client, twilio, twilio_api, redis_client):
-    runtime = web.application
+    application = web.application
     set_status(client, "kim.minji", "available")
     call_sid = new_call_sid()
     dial_in(twilio, call_sid, "+821055501234", "1", "2")
@@ -104,9 +104,9 @@ def test_reservation_timeout_sends_call_to_the_head_and_the_next_agent(web, app,
 
     # Time passes with no answer and no callback: the deadline in Redis is reached.
     redis_client.zadd("oc:{120}:reservations", {call_sid: 0})
-    runtime.dispatcher.sweep()
-    assert runtime.routing.agent("kim.minji").status == "break"
-    assert runtime.routing.queue_position(call_sid) == 1 and runtime.routing.queue_position(later) == 2
+    application.dispatcher.sweep()
+    assert application.routing.agent("kim.minji").status == "break"
+    assert application.routing.queue_position(call_sid) == 1 and application.routing.queue_position(later) == 2
     desk = app.test_client()
     desk.post("/desk/login", data={"agent_id": "kim.minji", "pin": "1001"})
     assert desk.get("/desk/state").get_json()["pop"] is None  # the missed call left kim's desk

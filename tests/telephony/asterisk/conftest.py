@@ -29,7 +29,7 @@ def ami_settings(fake, secret: str = AMI_SECRET) -> AmiSettings:
 
 
 @pytest.fixture()
-def asterisk_runtime(demo_config, redis_url, redis_client, fake_asterisk, screenpop_receiver):
+def asterisk_application(demo_config, redis_url, redis_client, fake_asterisk, screenpop_receiver):
     settings = Settings(
         config_path="config.yaml", redis_url=redis_url, public_url="https://hotline.example.org",
         twilio_account_sid="AC" + "ab" * 16, twilio_auth_token="unused-here", twilio_api_base_url="http://127.0.0.1:9",
@@ -43,7 +43,7 @@ def asterisk_runtime(demo_config, redis_url, redis_client, fake_asterisk, screen
 
 
 @pytest.fixture()
-def driver(asterisk_runtime, fake_asterisk, redis_url):
-    thread = DriverThread(asterisk_runtime, ami_settings(fake_asterisk), redis_url).start()
+def driver(asterisk_application, fake_asterisk, redis_url):
+    thread = DriverThread(asterisk_application, ami_settings(fake_asterisk), redis_url).start()
     yield thread
     thread.stop()

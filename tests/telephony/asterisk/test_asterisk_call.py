@@ -15,17 +15,17 @@ from tests.fakes.ami_server import OriginateOutcome
 CITIZEN_UNIQUEID = "1795349864.3"
 
 
-def call_state(runtime, call_id: str) -> str | None:
+def call_state(application, call_id: str) -> str | None:
     """The router's state of a call, None while it has not reached the router."""
     try:
-        return runtime.routing.call(call_id).state
+        return application.routing.call(call_id).state
     except RoutingError:
         return None
 
 
-def make_available(runtime, *agent_ids: str) -> None:
+def make_available(application, *agent_ids: str) -> None:
     for agent_id in agent_ids:
-        runtime.dispatcher.dispatch(runtime.routing.set_status(agent_id, "available"))
+        application.dispatcher.dispatch(application.routing.set_status(agent_id, "available"))
 
 
 def citizen_channel(driver, fake_asterisk, keys: str, uniqueid: str = CITIZEN_UNIQUEID,
@@ -69,10 +69,10 @@ def _as_list(value) -> list[str]:
     return value if isinstance(value, list) else [value]
 
 
-def test_known_caller_presses_fines_and_is_bridged_with_one_fines_agent(asterisk_runtime, driver, fake_asterisk,
+def test_known_caller_presses_fines_and_is_bridged_with_one_fines_agent(asterisk_application, driver, fake_asterisk,
                                                                         screenpop_receiver):
-    runtime = asterisk_runtime
-    make_available(runtime, "park.seojun", "kim.minji", "lee.jiwon")
+    application = asterisk_application
+    make_available(application, "park.seojun", "kim.minji", "lee.jiwon")
     phones = AgentPhones(driver, fake_asterisk)
 
     citizen = citizen_channel(driver, fake_asterisk, keys="12")  # 1: Korean, 2: fines
@@ -91,8 +91,8 @@ def test_known_caller_presses_fines_and_is_bridged_with_one_fines_agent(asterisk
     assert [args for app, args in citizen.executed if app == "ConfBridge"] == [f"{room},onecall_caller"]
     assert [args for app, args in agent_leg.executed if app == "ConfBridge"] == [f"{room},onecall_agent"]
     assert any(played.endswith("/ko/agent_whisper") for played in agent_leg.played)
-    assert runtime.routing.call(CITIZEN_UNIQUEID).state == "connected"
-    assert runtime.routing.agent("kim.minji").status == "busy"
+    assert application.routing.call(CITIZEN_UNIQUEID).state == "connected"
+    assert application.routing.agent("kim.minji").status == "busy"
     assert len(fake_asterisk.actions_named("Originate")) == 1
 
     # The screen pop went out signed, with all three departments' open items.
@@ -106,27 +106,27 @@ def test_known_caller_presses_fines_and_is_bridged_with_one_fines_agent(asterisk
 
     # The agent hangs up: the call ends, the agent goes to wrap-up, the citizen's room closes.
     agent_leg.hangup()
-    wait_for(lambda: runtime.routing.agent("kim.minji").status == "wrapup")
-    assert runtime.routing.call(CITIZEN_UNIQUEID).state == "ended"
+    wait_for(lambda: application.routing.agent("kim.minji").status == "wrapup")
+    assert application.routing.call(CITIZEN_UNIQUEID).state == "ended"
     citizen.leave_application()  # end_marked: Asterisk takes the citizen out of the room
     citizen.wait_closed()
     assert "HANGUP" in citizen.commands
 
 
-def test_caller_hears_menus_from_the_rendered_prompts_in_their_language(asterisk_runtime, driver, fake_asterisk):
-    make_available(asterisk_runtime, "kim.minji")
+def test_caller_hears_menus_from_the_rendered_prompts_in_their_language(asterisk_application, driver, fake_asterisk):
+    make_available(asterisk_application, "kim.minji")
     AgentPhones(driver, fake_asterisk)
     citizen = citizen_channel(driver, fake_asterisk, keys="2")  # 2: English, then nothing
     citizen.wait_for(lambda: any("/en/department_menu" in played for played in citizen.played))
-    sounds = str(asterisk_runtime.config.prompt_audio_dir.resolve())
+    sounds = str(asterisk_application.config.prompt_audio_dir.resolve())
     assert citizen.played[:3] == [f"{sounds}/ko/welcome", f"{sounds}/ko/language_menu", f"{sounds}/en/department_menu"]
     citizen.hangup()
     citizen.wait_closed()
 
 
-def test_unanswered_agent_gives_the_call_back_and_the_next_agent_is_rung(asterisk_runtime, driver, fake_asterisk):
-    runtime = asterisk_runtime
-    make_available(runtime, "kim.minji", "park.seojun")
+def test_unanswered_agent_gives_the_call_back_and_the_next_agent_is_rung(asterisk_application, driver, fake_asterisk):
+    application = asterisk_application
+    make_available(application, "kim.minji", "park.seojun")
     AgentPhones(driver, fake_asterisk, first_answers=(False,))
     citizen = citizen_channel(driver, fake_asterisk, keys="12")
 
@@ -134,34 +134,34 @@ def test_unanswered_agent_gives_the_call_back_and_the_next_agent_is_rung(asteris
     assert first["Channel"] == "PJSIP/1001"
     second = fake_asterisk.wait_for_action("Originate", predicate=lambda a: a["Channel"] == "PJSIP/1003")
     assert second["ChannelId"] != first["ChannelId"]
-    assert runtime.routing.agent("kim.minji").status == "break"  # missed: not offered calls until they are back
+    assert application.routing.agent("kim.minji").status == "break"  # missed: not offered calls until they are back
     citizen.wait_executed("ConfBridge")
-    assert runtime.routing.call(CITIZEN_UNIQUEID).agent_id == "park.seojun"
+    assert application.routing.call(CITIZEN_UNIQUEID).agent_id == "park.seojun"
     citizen.hangup()
-    wait_for(lambda: runtime.routing.agent("park.seojun").status == "wrapup")
+    wait_for(lambda: application.routing.agent("park.seojun").status == "wrapup")
 
 
-def test_caller_waits_with_position_until_an_agent_is_free(asterisk_runtime, driver, fake_asterisk):
-    runtime = asterisk_runtime
+def test_caller_waits_with_position_until_an_agent_is_free(asterisk_application, driver, fake_asterisk):
+    application = asterisk_application
     AgentPhones(driver, fake_asterisk)
     citizen = citizen_channel(driver, fake_asterisk, keys="12")
     citizen.wait_for(lambda: citizen.music_on)
-    sounds = str(runtime.config.prompt_audio_dir.resolve())
+    sounds = str(application.config.prompt_audio_dir.resolve())
     assert f"{sounds}/ko/queue_position-1" in citizen.played
-    assert runtime.routing.call(CITIZEN_UNIQUEID).state == "waiting"
+    assert application.routing.call(CITIZEN_UNIQUEID).state == "waiting"
 
-    make_available(runtime, "park.seojun")
+    make_available(application, "park.seojun")
     citizen.wait_executed("ConfBridge")
-    assert runtime.routing.call(CITIZEN_UNIQUEID).agent_id == "park.seojun"
+    assert application.routing.call(CITIZEN_UNIQUEID).agent_id == "park.seojun"
     citizen.hangup()
-    wait_for(lambda: runtime.routing.agent("park.seojun").status == "wrapup")
+    wait_for(lambda: application.routing.agent("park.seojun").status == "wrapup")
 
 
-def test_a_driver_error_mid_call_still_routes_the_caller_to_a_person(asterisk_runtime, driver, fake_asterisk):
-    runtime = asterisk_runtime
-    make_available(runtime, "seo.dawon")  # general (the fallback skill) 5
+def test_a_driver_error_mid_call_still_routes_the_caller_to_a_person(asterisk_application, driver, fake_asterisk):
+    application = asterisk_application
+    make_available(application, "seo.dawon")  # general (the fallback skill) 5
     AgentPhones(driver, fake_asterisk)
-    real_step = runtime.calls.step
+    real_step = application.calls.step
     broken_once = []
 
     def step_that_breaks(state, event, channel):
@@ -170,10 +170,10 @@ def test_a_driver_error_mid_call_still_routes_the_caller_to_a_person(asterisk_ru
             raise RuntimeError("a bug in the middle of the menu")
         return real_step(state, event, channel)
 
-    runtime.calls.step = step_that_breaks
+    application.calls.step = step_that_breaks
     citizen = citizen_channel(driver, fake_asterisk, keys="1")
     citizen.wait_executed("ConfBridge")
-    record = runtime.routing.call(CITIZEN_UNIQUEID)
+    record = application.routing.call(CITIZEN_UNIQUEID)
     assert (record.skill, record.agent_id) == ("general", "seo.dawon")
     citizen.hangup()
-    wait_for(lambda: runtime.routing.agent("seo.dawon").status == "wrapup")
+    wait_for(lambda: application.routing.agent("seo.dawon").status == "wrapup")

@@ -38,24 +38,24 @@ def test_the_agent_answering_in_this_process_wakes_its_caller_at_once(redis_clie
     assert event.is_set()
 
 
-def test_a_holding_caller_joins_the_room_when_the_call_is_connected_elsewhere(asterisk_runtime, driver,
+def test_a_holding_caller_joins_the_room_when_the_call_is_connected_elsewhere(asterisk_application, driver,
                                                                               fake_asterisk):
     # The reservation and the answer happen outside this driver (another process's desk or
     # driver): only the watcher can tell the holding caller.
-    runtime = asterisk_runtime
+    application = asterisk_application
     citizen = citizen_channel(driver, fake_asterisk, keys="12")
     citizen.wait_for(lambda: citizen.music_on)
-    reservation = runtime.routing.set_status("park.seojun", "available")  # not dispatched: nobody rung here
+    reservation = application.routing.set_status("park.seojun", "available")  # not dispatched: nobody rung here
     assert reservation.call_id == CITIZEN_UNIQUEID
-    runtime.routing.accept(CITIZEN_UNIQUEID, "park.seojun")
+    application.routing.accept(CITIZEN_UNIQUEID, "park.seojun")
     citizen.wait_executed("ConfBridge", timeout=10)
     citizen.hangup()
 
 
-def test_a_holding_caller_is_let_go_when_the_router_ends_the_call_elsewhere(asterisk_runtime, driver,
+def test_a_holding_caller_is_let_go_when_the_router_ends_the_call_elsewhere(asterisk_application, driver,
                                                                             fake_asterisk):
-    runtime = asterisk_runtime
+    application = asterisk_application
     citizen = citizen_channel(driver, fake_asterisk, keys="12")
     citizen.wait_for(lambda: citizen.music_on)
-    runtime.routing.end_call(CITIZEN_UNIQUEID, "ended-elsewhere")
+    application.routing.end_call(CITIZEN_UNIQUEID, "ended-elsewhere")
     citizen.wait_closed(timeout=10)

@@ -13,27 +13,27 @@ from tests.telephony.asterisk.test_asterisk_call import CITIZEN_UNIQUEID, AgentP
 from tests.conftest import free_port, wait_for, wait_healthy
 
 
-def test_desktop_ending_the_call_hangs_up_the_agent_leg_over_ami(asterisk_runtime, driver, fake_asterisk):
-    runtime = asterisk_runtime
-    make_available(runtime, "kim.minji")
+def test_desktop_ending_the_call_hangs_up_the_agent_leg_over_ami(asterisk_application, driver, fake_asterisk):
+    application = asterisk_application
+    make_available(application, "kim.minji")
     phones = AgentPhones(driver, fake_asterisk)
     citizen = citizen_channel(driver, fake_asterisk, keys="12")
     citizen.wait_executed("ConfBridge")
     agent_leg = wait_for(lambda: phones.legs)[0]
     agent_leg.wait_executed("ConfBridge")
 
-    runtime.dispatcher.hang_up_agent_leg(CITIZEN_UNIQUEID)  # what the desktop's "end call" does
+    application.dispatcher.hang_up_agent_leg(CITIZEN_UNIQUEID)  # what the desktop's "end call" does
 
     hangup = fake_asterisk.wait_for_action("Hangup")
     assert hangup["Channel"] == agent_leg.channel
     agent_leg.hangup()  # the phone's side of that hang-up reaches its FastAGI session
-    wait_for(lambda: runtime.routing.agent("kim.minji").status == "wrapup")
+    wait_for(lambda: application.routing.agent("kim.minji").status == "wrapup")
     citizen.hangup()
 
 
-def test_a_second_driver_stands_by_until_the_owner_stops(asterisk_runtime, driver, fake_asterisk, redis_url):
+def test_a_second_driver_stands_by_until_the_owner_stops(asterisk_application, driver, fake_asterisk, redis_url):
     logins_before = fake_asterisk.logins
-    second = DriverThread(asterisk_runtime, ami_settings(fake_asterisk), redis_url)
+    second = DriverThread(asterisk_application, ami_settings(fake_asterisk), redis_url)
     started = threading.Event()
 
     def start_second():
@@ -125,7 +125,7 @@ def test_doctor_checks_the_ami_login_and_the_prompt_audio(deployment_dir, fake_a
     assert "FAIL asterisk AMI" in refused.stdout and "login refused (Authentication failed)" in refused.stdout
 
 
-def test_a_ring_asked_for_by_another_process_goes_through_redis(asterisk_runtime, driver, fake_asterisk, redis_url):
+def test_a_ring_asked_for_by_another_process_goes_through_redis(asterisk_application, driver, fake_asterisk, redis_url):
     """The web tier's workers have no AMI: their rings reach the owner through Redis, and a
     garbled request there is skipped without stopping the ones behind it."""
     import redis
@@ -136,15 +136,15 @@ def test_a_ring_asked_for_by_another_process_goes_through_redis(asterisk_runtime
     from telephony.asterisk.driver import agent_devices
     from telephony.asterisk.ringer import AsteriskRinger
 
-    runtime = asterisk_runtime
-    runtime.routing.set_status("kim.minji", "available")
+    application = asterisk_application
+    application.routing.set_status("kim.minji", "available")
     AgentPhones(driver, fake_asterisk, answer=False)
-    runtime.redis.rpush(driver.driver.state.requests_key, "not json")
-    reservation = runtime.routing.enqueue(CallRequest(
+    application.redis.rpush(driver.driver.state.requests_key, "not json")
+    reservation = application.routing.enqueue(CallRequest(
         call_id=CITIZEN_UNIQUEID, skill="fines", language="ko", priority=0, citizen_id=None, caller="+821055501234",
         data={"verification": "none", "channel": "asterisk"})).reservation
     other_process = AsteriskRinger(AsteriskState(redis.Redis.from_url(redis_url, decode_responses=True),
-                                                 Keys(runtime.config.hotline.id)), agent_devices(runtime.config))
+                                                 Keys(application.config.hotline.id)), agent_devices(application.config))
     assert not other_process.owner_in_this_process  # not the AMI owner's process
 
     leg = other_process.ring(CITIZEN_UNIQUEID, reservation.agent_id, "")

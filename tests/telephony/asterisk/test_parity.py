@@ -42,29 +42,29 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
-def test_same_keys_same_actions_same_agent(case, web, twilio, asterisk_runtime, driver, fake_asterisk, monkeypatch):
+def test_same_keys_same_actions_same_agent(case, web, twilio, asterisk_application, driver, fake_asterisk, monkeypatch):
     caller, keys = CASES[case]
-    twilio_runtime = web.application
-    twilio_steps = record_steps(twilio_runtime.interpreter, monkeypatch)
-    asterisk_steps = record_steps(asterisk_runtime.interpreter, monkeypatch)
-    agents = [a.id for a in asterisk_runtime.config.agents]
+    twilio_application = web.application
+    twilio_steps = record_steps(twilio_application.interpreter, monkeypatch)
+    asterisk_steps = record_steps(asterisk_application.interpreter, monkeypatch)
+    agents = [a.id for a in asterisk_application.config.agents]
 
     # Through Twilio: signed webhooks, Digits without the finishing '#', as Twilio sends them.
-    make_available(twilio_runtime, *agents)
+    make_available(twilio_application, *agents)
     call_sid = new_call_sid()
     dial_in(twilio, call_sid, caller, *[key.rstrip("#") for key in keys])
-    twilio_agent = wait_for(lambda: twilio_runtime.routing.call(call_sid).agent_id)
-    twilio_runtime.calls.ended(call_sid, "test-over")
+    twilio_agent = wait_for(lambda: twilio_application.routing.call(call_sid).agent_id)
+    twilio_application.calls.ended(call_sid, "test-over")
 
     # The same presses through Asterisk, from the same router state.
     for agent in agents:
-        if asterisk_runtime.routing.agent(agent).status == "wrapup":
-            asterisk_runtime.routing.finish_wrapup(agent)
-    make_available(asterisk_runtime, *agents)
+        if asterisk_application.routing.agent(agent).status == "wrapup":
+            asterisk_application.routing.finish_wrapup(agent)
+    make_available(asterisk_application, *agents)
     AgentPhones(driver, fake_asterisk)
     channel = citizen_channel(driver, fake_asterisk, keys="".join(keys), callerid=caller)
     channel.wait_executed("ConfBridge")
-    asterisk_agent = asterisk_runtime.routing.call(channel.uniqueid).agent_id
+    asterisk_agent = asterisk_application.routing.call(channel.uniqueid).agent_id
 
     assert asterisk_steps == twilio_steps
     assert asterisk_agent == twilio_agent

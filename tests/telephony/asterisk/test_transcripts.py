@@ -57,27 +57,27 @@ def test_capture_parses_the_same_in_any_chunking(capture):
 
 
 @pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
-def test_capture_drives_state(capture, asterisk_runtime):
-    runtime = asterisk_runtime
+def test_capture_drives_state(capture, asterisk_application):
+    application = asterisk_application
     messages = AmiFrameParser().feed(wire_bytes(capture))
     events = [m for m in messages if "Event" in m]
     hangups = [m["Uniqueid"] for m in events if m["Event"] == "Hangup"]
     if not hangups:
         pytest.skip("no channel ends in this capture")
     citizen = next(m["Uniqueid"] for m in events if m.get("Uniqueid") and m.get("Uniqueid") == m.get("Linkedid"))
-    state = runtime.asterisk_state
+    state = application.asterisk_state
     state.track_call(citizen, "captured")
-    runtime.dispatcher.dispatch(runtime.routing.set_status("kim.minji", "available"))
-    reservation = runtime.routing.enqueue(CallRequest(
+    application.dispatcher.dispatch(application.routing.set_status("kim.minji", "available"))
+    reservation = application.routing.enqueue(CallRequest(
         call_id=citizen, skill="fines", language="ko", priority=0, citizen_id=None, caller="5550008",
         data={"verification": "none", "channel": "asterisk"})).reservation
-    runtime.routing.accept(citizen, reservation.agent_id)
+    application.routing.accept(citizen, reservation.agent_id)
 
-    table = build_asterisk_events(runtime)
+    table = build_asterisk_events(application)
     for event in events:
         table.dispatch(event)  # any exception fails the test
 
     assert citizen in hangups
-    assert runtime.routing.call(citizen).state == "ended"
-    assert runtime.routing.agent("kim.minji").status == "wrapup"
+    assert application.routing.call(citizen).state == "ended"
+    assert application.routing.agent("kim.minji").status == "wrapup"
     assert not state.is_call(citizen)
