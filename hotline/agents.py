@@ -1,26 +1,33 @@
 """What an agent (on the desk) or an operator (through the API) does to an agent: set a
-status, finish wrap-up, close the call on the desk with its outcome, log out. Each is one
-method here, so the desk and the API share the rules and the dispatch that follows."""
+status, finish or extend wrap-up, close the last call with its outcome, look up and
+identify an unknown caller, log out. Each is one method here, so the desk and the API
+share the rules and the dispatch that follows."""
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
-from datetime import datetime, timezone
+from typing import Callable
 
-from hotline.citizens import Consultation
 from hotline.errors import BadRequest, NoSuchCitizen
-from hotline.profile import build_profile, department_names
-from routing import ON_A_CALL, SETTABLE_STATUSES, AgentState, AgentStatus, CallPhase, Reservation, RoutingError
+from hotline.profile import AGENT_VERIFIED, build_profile, department_names
+from routing import SETTABLE_STATUSES, AgentState, AgentStatus, CallPhase, Reservation, RoutingError
+
+SEARCH_FIELDS = ("name", "birth_year", "phone", "registry_number")
 
 
 class AgentDesk:
-    def __init__(self, *, routing, dispatcher, calls, pops, registry, skills, default_language: str) -> None:
+    def __init__(self, *, routing, dispatcher, calls, pops, registry, outcomes, skills, default_language: str,
+                 wrapup_extension: float = 60.0, clock: Callable[[], float] = time.time) -> None:
         self._routing = routing
         self._dispatcher = dispatcher
         self._calls = calls
         self._pops = pops
         self._registry = registry
-        self._skills = skills  # department names for profiles looked up by an operator
+        self._outcomes = outcomes  # hotline.outcomes.CallOutcomes: the last call until its outcome is saved
+        self._skills = skills  # department names for profiles looked up by an operator or the agent
         self._default_language = default_language
+        self._wrapup_extension = wrapup_extension
+        self._clock = clock
 
     def set_status(self, agent_id: str, status: str) -> tuple[AgentState, Reservation | None]:
         """Set a status an agent may set by hand; going available may reserve a waiting call
@@ -43,44 +50,98 @@ class AgentDesk:
         except RoutingError:
             pass  # on a call: the agent stays on it; the state shows on the next login
 
-    def snapshot(self, agent_id: str) -> dict:
-        """The agent and the pop on their desk; a pop is shown only while it is theirs to handle
-        (a reservation that timed out or was given back leaves the agent on break, pop hidden)."""
-        agent = self._routing.agent(agent_id)
-        pop = self._pops.current(agent_id) if agent.status in ON_A_CALL else None
-        return {"agent": asdict(agent), "pop": pop}
+    def extend_wrapup(self, agent_id: str) -> float:
+        """More time to finish the note (the desk's "extend"); returns the new deadline."""
+        return self._routing.extend_wrapup(agent_id, self._wrapup_extension)
 
-    def close_call(self, agent_id: str, note: str) -> None:
-        """End the agent's current call (if still connected) and record its outcome."""
+    def snapshot(self, agent_id: str) -> dict:
+        """The agent, the call on their desk and the call whose outcome they still owe.
+
+        A ringing or connected call shows its pop; otherwise the desk keeps showing the last
+        answered call until its outcome is saved, whatever the wrap-up timer did. A reservation
+        that timed out or was given back leaves the agent on break, its pop hidden."""
+        agent = self._routing.agent(agent_id)
+        last = self._outcomes.last_call(agent_id)
+        pop = self._pops.current(agent_id) if agent.status in (AgentStatus.RESERVED, AgentStatus.BUSY) else None
+        if last is not None and (pop is None or pop["call"]["id"] == last["call_id"]):
+            pop = last["pop"]  # the kept copy, with the caller the agent identified
+        deadline = self._routing.wrapup_deadline(agent_id) if agent.status == AgentStatus.WRAPUP else None
+        return {"agent": asdict(agent), "pop": pop, "outcome_due": _outcome_due(last, pop),
+                "wrapup_deadline": deadline, "now": self._clock()}
+
+    def close_call(self, agent_id: str, note: str, call_id: str | None = None) -> None:
+        """End the agent's last answered call (if still connected) and record its outcome."""
         note = note.strip()
         if not note:
-            raise BadRequest("note", "write what was done for the citizen")
+            raise BadRequest("note", "상담 결과를 입력하세요 / write what was done for the citizen")
+        record = self._outcomes.last_call(agent_id)
+        if record is None:
+            raise BadRequest("call", self._nothing_to_close(agent_id))
+        if call_id and call_id != record["call_id"]:
+            raise BadRequest("call_id", "이미 종료되었거나 바뀐 통화입니다 / is not the call on your desk any more")
+        self._hang_up_if_connected(record["call_id"])
+        if not self._outcomes.save(agent_id, record, note):
+            raise BadRequest("call", "이 통화의 결과는 이미 저장되었습니다 / this call's outcome is already recorded")
         pop = self._pops.current(agent_id)
-        if pop is None:
-            raise BadRequest("call", "there is no call on your desk to close")
-        call_id = pop["call"]["id"]
-        record = self._routing.call(call_id)
-        if record.state == CallPhase.RESERVED:
-            raise BadRequest("call", "answer the call before closing it")
-        if record.state == CallPhase.CONNECTED:
+        if pop is not None and pop["call"]["id"] == record["call_id"]:
+            self._pops.clear(agent_id)
+
+    def _nothing_to_close(self, agent_id: str) -> str:
+        if self._pops.current(agent_id) and self._routing.agent(agent_id).status == AgentStatus.RESERVED:
+            return "전화를 받은 뒤에 종료할 수 있습니다 / answer the call before closing it"
+        return "종료할 통화가 없습니다 / there is no call on your desk to close"
+
+    def _hang_up_if_connected(self, call_id: str) -> None:
+        try:
+            state = self._routing.call(call_id).state
+        except RoutingError:
+            return  # ended long ago: nothing to hang up
+        if state == CallPhase.CONNECTED:
             self._dispatcher.hang_up_agent_leg(call_id)
             self._calls.ended(call_id, "agent-closed")
-        self._record_outcome(agent_id, pop, note)
-        self._pops.clear(agent_id)
 
-    def _record_outcome(self, agent_id: str, pop: dict, note: str) -> None:
-        citizen = pop.get("citizen") or {}
-        if not citizen.get("identified"):
-            return
-        consultation = Consultation(at=datetime.now(timezone.utc), department=pop["call"]["skill"],
-                                    agent=agent_id, summary=note)
-        try:
-            self._registry.add_consultation(citizen["id"], consultation)
-        except NoSuchCitizen:
-            pass
+    def search_citizens(self, query: dict) -> list[dict]:
+        """Citizens matching what an unidentified caller told the agent (name and birth year,
+        a phone or a registry number), as short summaries to choose from."""
+        return [_summary(record) for record in self._registry.search(**_search_terms(query))]
+
+    def identify_caller(self, agent_id: str, call_id: str, citizen_id: str) -> None:
+        """The agent found the caller in the registry: the call (and its outcome) is theirs."""
+        record = self._outcomes.last_call(agent_id)
+        if record is None or record["call_id"] != call_id:
+            raise BadRequest("call_id", "받은 통화에만 발신자를 지정할 수 있습니다 / is not the call you answered")
+        pop = record["pop"]
+        call = dict(pop["call"], verification=AGENT_VERIFIED)
+        names = department_names(self._skills, call.get("language") or self._default_language)
+        citizen = build_profile(self._registry, citizen_id, AGENT_VERIFIED, call.get("caller", ""), names)
+        if not citizen["identified"]:
+            raise NoSuchCitizen(f"no citizen with id '{citizen_id}'")
+        if not self._outcomes.replace_pop(agent_id, record, dict(pop, call=call, citizen=citizen)):
+            raise BadRequest("call_id", "이미 종료된 통화입니다 / the call's outcome was recorded meanwhile")
 
     def citizen_profile(self, citizen_id: str) -> dict:
         """A citizen's profile as agents see it, looked up by an operator (404 when unknown)."""
         self._registry.get(citizen_id)
         names = department_names(self._skills, self._default_language)
         return build_profile(self._registry, citizen_id, "lookup", "", names)
+
+
+def _outcome_due(last: dict | None, shown: dict | None) -> dict | None:
+    """The call whose outcome the desk's form saves, and whether it is the one shown."""
+    if last is None:
+        return None
+    call = last["pop"]["call"]
+    return {"call_id": last["call_id"], "answered_at": last["answered_at"], "caller": call.get("caller", ""),
+            "shown": shown is not None and shown["call"]["id"] == last["call_id"]}
+
+
+def _search_terms(query: dict) -> dict:
+    terms = {name: str(query.get(name) or "").strip() for name in SEARCH_FIELDS}
+    if terms["birth_year"] and not terms["birth_year"].isdigit():
+        raise BadRequest("birth_year", "출생연도는 숫자 네 자리입니다 / must be a year such as 1951")
+    return terms
+
+
+def _summary(record: dict) -> dict:
+    return {"id": record["id"], "name": record["name"], "birth_year": record.get("birth_year"),
+            "address": record.get("address")}

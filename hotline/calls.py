@@ -38,7 +38,7 @@ class CallWatch(Protocol):
 class CallLifecycle:
     def __init__(self, *, interpreter: Interpreter, sessions, registry: CitizenDirectory, routing: RoutingStore,
                  dispatcher, desk_events, covered_language_pairs: Collection[tuple[str, str]],
-                 default_language: str, watches: Mapping[str, CallWatch] | None = None) -> None:
+                 default_language: str, watches: Mapping[str, CallWatch] | None = None, outcomes=None) -> None:
         self._interpreter = interpreter
         self._sessions = sessions
         self._registry = registry
@@ -48,6 +48,7 @@ class CallLifecycle:
         self._covered = frozenset(covered_language_pairs)
         self._default_language = default_language
         self._watches = dict(watches or {})  # by channel
+        self._outcomes = outcomes  # CallOutcomes: an answered call is kept until its outcome is saved
 
     def watch(self, channel: str, watch: CallWatch) -> None:
         """A driver asks to hear when its calls are routed and end."""
@@ -118,6 +119,8 @@ class CallLifecycle:
             self._routing.accept(call_id, agent_id)
         except (ReservationExpired, RoutingError):
             return False
+        if self._outcomes is not None:
+            self._outcomes.answered(agent_id, call_id)
         self._desk_events.notify_desk(agent_id, "connected", {"call_id": call_id})
         return True
 
@@ -141,6 +144,16 @@ class CallLifecycle:
             pass  # never reached the router (hung up in the menu), or already ended
         for watch in self._watches.values():
             watch.ended(call_id)
+        self._tell_desk_ended(call_id, reason)
+
+    def _tell_desk_ended(self, call_id: str, reason: str) -> None:
+        """The agent's desk hears at once that the call is over (not at its next heartbeat)."""
+        try:
+            agent_id = self._routing.call(call_id).agent_id
+        except RoutingError:
+            return
+        if agent_id:
+            self._desk_events.notify_desk(agent_id, "ended", {"call_id": call_id, "reason": reason})
 
 
 def covered_pairs(agents: Iterable) -> frozenset[tuple[str, str]]:

@@ -101,6 +101,14 @@ def parse_json_lines(lines: Iterable[str]) -> list[CitizenRecord]:
     return records
 
 
+def name_key(name: str, birth_year: object) -> str:
+    """The name index's field: the name without spaces, case-folded, and the birth year."""
+    return f"{''.join(str(name).split()).casefold()}|{birth_year}"
+
+
+SEARCH_LIMIT = 20
+
+
 class CitizenRegistry:
     """Citizen records in Redis; also the interpreter's CitizenDirectory."""
 
@@ -130,6 +138,8 @@ class CitizenRegistry:
                 pipe.hset(self._by_phone, phone, record.id)
             if record.registry_number:
                 pipe.hset(self._by_number, record.registry_number, record.id)
+            if record.birth_year:
+                pipe.sadd(self._keys.citizen_by_name(name_key(record.name, record.birth_year)), record.id)
             history = self._consultations_key(record.id)
             pipe.delete(history)
             newest_first = sorted(record.consultations, key=lambda c: c.at, reverse=True)
@@ -162,6 +172,30 @@ class CitizenRegistry:
         self.get(citizen_id)  # refuse history for an unknown citizen
         self._redis.lpush(self._consultations_key(citizen_id), consultation.model_dump_json())
 
+    def search(self, *, name: str = "", birth_year: str = "", phone: str = "", registry_number: str = "") -> list[dict]:
+        """Records matching a phone, a registry number, or a name with a birth year: each one
+        index read and one read of the matches, whatever the registry's size."""
+        ids = self._search_ids(name, birth_year, phone, registry_number)[:SEARCH_LIMIT]
+        raws = self._redis.mget([self._record_key(i) for i in ids]) if ids else []
+        records = [json.loads(raw) for raw in raws if raw]
+        # an index entry left by a re-import that changed the name or phone is not a match
+        return [r for r in records if _matches(r, name, birth_year, phone and self._phone(phone), registry_number)]
+
+    def _search_ids(self, name: str, birth_year: str, phone: str, registry_number: str) -> list[str]:
+        if phone:
+            found = self._redis.hget(self._by_phone, self._phone(phone))
+        elif registry_number:
+            found = self._redis.hget(self._by_number, registry_number)
+        elif name and birth_year:
+            return sorted(_text(m) for m in self._redis.smembers(self._keys.citizen_by_name(name_key(name, birth_year))))
+        else:
+            raise BadRequest("query", "이름과 출생연도, 전화번호 또는 등록번호를 입력하세요 / "
+                                      "give a name with a birth year, a phone or a registry number")
+        return [_text(found)] if found else []
+
+    def _phone(self, phone: str) -> str:
+        return normalize_phone(phone, self._country_code)
+
     # -- CitizenDirectory, used by the IVR's identify step --------------------------------
     def _find_in(self, index: str, value: str) -> CitizenMatch | None:
         found = self._find(keys=[index], args=[value, self._keys.citizen_record_prefix])
@@ -181,3 +215,15 @@ class CitizenRegistry:
         if not number or not number.isdigit():
             return None
         return self._find_in(self._by_number, number)
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _matches(record: dict, name: str, birth_year: str, phone: str, registry_number: str) -> bool:
+    if phone and phone not in record.get("phones", []):
+        return False
+    if registry_number and record.get("registry_number") != registry_number:
+        return False
+    return not name or name_key(record["name"], record.get("birth_year")) == name_key(name, birth_year)

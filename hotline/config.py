@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Annotated, Literal
 
 import yaml
@@ -49,6 +50,17 @@ class HotlineConfig(_Model):
     number: Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$")]
     default_language: str
     country_code: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,2}$")] = "82"
+    # IANA time zone the desk shows dates and times in (a consultation at 08:00 KST is that day).
+    timezone: str = "Asia/Seoul"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not an IANA time zone such as Asia/Seoul") from None
+        return value
 
 
 class SkillConfig(_Model):
@@ -83,6 +95,7 @@ class AgentConfig(_Model):
 class RoutingConfig(_Model):
     reservation_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 20
     wrapup_seconds: Annotated[float, Field(ge=0, le=3600)] = 30
+    wrapup_extension_seconds: Annotated[float, Field(gt=0, le=3600)] = 60  # the desk's "extend" adds this
     fallback_skill: str = "general"
     ring_timeout_seconds: Annotated[int, Field(ge=5, le=120)] = 20
     sweep_interval_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5

@@ -10,11 +10,14 @@ from collections import defaultdict
 
 from hotline.errors import NoSuchCitizen
 
+AGENT_VERIFIED = "agent"  # the agent found the caller in the registry on the desk
+
 VERIFICATION_LABELS = {
     "caller_id": "caller ID matched the registry",
     "registry_number": "registry number typed by the caller",
     "none": "not identified",
     "lookup": "looked up by an operator",
+    AGENT_VERIFIED: "identified by the agent",
 }
 
 

@@ -28,6 +28,7 @@ from hotline.calls import CallLifecycle, covered_pairs
 from hotline.citizens import CitizenRegistry
 from hotline.config import OneCallConfig
 from hotline.dispatch import AgentLegs, Dispatcher
+from hotline.outcomes import CallOutcomes
 from hotline.screenpop import DeliveryWorker, ScreenPops, WebhookTarget
 from hotline.sessions import CallSessions
 from ivr.interpreter import Interpreter
@@ -65,6 +66,7 @@ class Application:
     dispatcher: Dispatcher
     calls: CallLifecycle
     desk: AgentDesk
+    outcomes: CallOutcomes
     background: BackgroundWork
     twilio_urls: TwilioUrls
     twilio_ringer: TwilioRinger
@@ -113,11 +115,13 @@ def build_application(config: OneCallConfig, settings: Settings, *, base_url: st
     pops = ScreenPops(client, keys, webhook_targets(config, settings))
     dispatcher = Dispatcher(routing=routing, registry=registry, pops=pops, config=config,
                             legs=AgentLegs(client, keys))
+    outcomes = CallOutcomes(client, keys, pops)
     calls = CallLifecycle(interpreter=interpreter, sessions=sessions, registry=registry, routing=routing,
                           dispatcher=dispatcher, desk_events=pops, covered_language_pairs=covered_pairs(config.agents),
-                          default_language=config.hotline.default_language)
+                          default_language=config.hotline.default_language, outcomes=outcomes)
     desk = AgentDesk(routing=routing, dispatcher=dispatcher, calls=calls, pops=pops, registry=registry,
-                     skills=config.skills, default_language=config.hotline.default_language)
+                     outcomes=outcomes, skills=config.skills, default_language=config.hotline.default_language,
+                     wrapup_extension=config.routing.wrapup_extension_seconds)
     delivery = DeliveryWorker(client, pops, timeout=config.screen_pop.timeout_seconds,
                               max_attempts=config.screen_pop.max_attempts,
                               retry_base=config.screen_pop.retry_base_seconds)
@@ -133,7 +137,7 @@ def build_application(config: OneCallConfig, settings: Settings, *, base_url: st
     dispatcher.register_ringer(ASTERISK, asterisk_ringer)
     return Application(config=config, redis=client, keys=keys, routing=routing, registry=registry,
                        sessions=sessions, interpreter=interpreter, pops=pops, dispatcher=dispatcher, calls=calls,
-                       desk=desk, background=background, twilio_urls=twilio_urls, twilio_ringer=twilio_ringer,
+                       desk=desk, outcomes=outcomes, background=background, twilio_urls=twilio_urls, twilio_ringer=twilio_ringer,
                        asterisk_state=asterisk_state, asterisk_ringer=asterisk_ringer)
 
 

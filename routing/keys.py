@@ -11,6 +11,9 @@ that in Redis Cluster every key a script touches lives in one slot.
 | desk:<agent id> | pub/sub channel | live events for the agent's desktop | `hotline.screenpop` |
 | delivery:<id>, deliveries:due, deliveries:failed | hash, zset, list | screen-pop webhook deliveries | `hotline.screenpop` |
 | citizen:<id>, citizen:<id>:consultations, citizen-ids, citizen-by-phone, citizen-by-number | string, list, hashes | the citizen registry | `hotline.citizens` |
+| last-call:<agent id> | string | the agent's last answered call until its outcome is saved (JSON) | `hotline.outcomes` |
+| call-outcomes | hash | call id -> the outcome recorded for it (JSON; also for unidentified callers) | `hotline.outcomes` |
+| citizen-by-name:<name>\\|<birth year> | set | citizen ids of that name and birth year (the desk's search) | `hotline.citizens` |
 | agent-leg:<call id> | string | "<channel> <leg id>" of the agent's leg, to hang it up | `hotline.dispatch` |
 | call-seen | zset | routed Twilio calls -> when last seen | `telephony.twilio.liveness` |
 | ast:calls, ast:legs, ast:leg-of, ast:leg-channel, ast:requests, ast:unreachable, ast:owner:<host>:<port> | hashes, list, set, string | Asterisk channels, AMI requests, the AMI owner's lease | `telephony.asterisk.channels` |
@@ -49,6 +52,7 @@ class Keys:
         self.citizen_ids = p + "citizen-ids"  # hash citizen id -> 1
         self.citizen_by_phone = p + "citizen-by-phone"  # hash E.164 phone -> citizen id
         self.citizen_by_number = p + "citizen-by-number"  # hash registry number -> citizen id
+        self.call_outcomes = p + "call-outcomes"  # hash call id -> outcome JSON
         # -- drivers ------------------------------------------------------------------------
         self.call_seen = p + "call-seen"  # zset Twilio call -> last seen
         self.asterisk_calls = p + "ast:calls"  # hash citizen Uniqueid -> channel name
@@ -92,6 +96,12 @@ class Keys:
 
     def citizen_consultations(self, citizen_id: str) -> str:
         return f"{self.citizen_record_prefix}{citizen_id}:consultations"
+
+    def last_call(self, agent_id: str) -> str:
+        return f"{self.prefix}last-call:{agent_id}"
+
+    def citizen_by_name(self, name_and_year: str) -> str:
+        return f"{self.prefix}citizen-by-name:{name_and_year}"  # set of citizen ids
 
     def agent_leg(self, call_id: str) -> str:
         return f"{self.prefix}agent-leg:{call_id}"

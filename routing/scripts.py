@@ -1,6 +1,6 @@
 """Every Lua script of OneCall. Each routing state change is exactly one of these; the
-last four serve the application and the drivers (due-work claims, the IVR's citizen
-lookup, the AMI owner's lease).
+last ones serve the application and the drivers (due-work claims, the IVR's citizen
+lookup, the agents' last calls and their outcomes, the AMI owner's lease).
 
 Modelled on rq's ``scripts.py``: each script is a module constant with a header listing
 its KEYS and ARGV; its user registers it once per client (``register_script``); the
@@ -423,6 +423,27 @@ return 1
 """
 
 # ----------------------------------------------------------------------------------------
+EXTEND_WRAPUP = _HEAD + r"""
+-- EXTEND_WRAPUP: an agent in wrap-up asks for more time: the deadline in the wrapups zset
+-- moves later (from the old deadline, or from now when it already passed), never past a cap.
+-- KEYS[1] events stream   KEYS[2] agent hash
+-- ARGV[1..2] common  ARGV[3] agent_id  ARGV[4] seconds to add  ARGV[5] latest deadline allowed
+-- Reply: the new deadline (string).  Errors: no-such-agent, invalid-agent-transition
+-- (not in wrap-up: "<status> wrapup").
+local aid, akey = ARGV[3], KEYS[2]
+local st = redis.call('HGET', akey, 'status')
+if not st then return redis.error_reply('no-such-agent ' .. aid) end
+if st ~= 'wrapup' then return redis.error_reply('invalid-agent-transition ' .. st .. ' wrapup') end
+local old = tonumber(redis.call('ZSCORE', WRAPUPS, aid) or NOW)
+local deadline = math.max(old, tonumber(NOW)) + tonumber(ARGV[4])
+deadline = math.min(deadline, tonumber(ARGV[5]))
+local text = string.format('%.3f', deadline)
+redis.call('ZADD', WRAPUPS, text, aid)
+emit('type', 'wrapup-extended', 'agent', aid, 'deadline', text)
+return text
+"""
+
+# ----------------------------------------------------------------------------------------
 QUEUE_POSITION = r"""
 -- QUEUE_POSITION (read-only): 1-based rank of a waiting call in its queue, nil otherwise.
 -- KEYS[1] call hash
@@ -469,6 +490,52 @@ local vulnerable = cjson.decode(raw).vulnerable == true
 return {id, vulnerable and 1 or 0}
 """
 
+KEEP_LAST_CALL = r"""
+-- KEEP_LAST_CALL: an agent answered a call: it becomes their last call, kept until its outcome
+-- is saved. A previous last call whose outcome was never saved is recorded closed without a
+-- note (its prepared entry goes to the call outcomes and, for a known citizen, their history).
+-- KEYS[1] the agent's last-call key   KEYS[2] call-outcomes hash
+-- ARGV[1] the new record (JSON with call_id, closed, history)   ARGV[2] its call id
+-- A record's `history` is the citizen's consultations key (same hash tag) or ''.
+-- Reply: the call id closed without a note, or nil.
+local raw = redis.call('GET', KEYS[1])
+local closed = false
+if raw then
+  local prev = cjson.decode(raw)
+  if prev.call_id == ARGV[2] then return false end  -- the same answer reported twice
+  redis.call('HSET', KEYS[2], prev.call_id, prev.closed)
+  if prev.history ~= '' then redis.call('LPUSH', prev.history, prev.closed) end
+  closed = prev.call_id
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return closed
+"""
+
+SAVE_OUTCOME = r"""
+-- SAVE_OUTCOME: the agent saved the outcome of their last call: it is recorded on the call and,
+-- for a known citizen, in their history; the last-call record is done with. Exactly once.
+-- KEYS[1] the agent's last-call key   KEYS[2] call-outcomes hash
+-- ARGV[1] call id   ARGV[2] outcome entry (JSON)   ARGV[3] the citizen's consultations key or ''
+-- Reply: 1 saved, 0 that call is not (or no longer) the agent's last call.
+local raw = redis.call('GET', KEYS[1])
+if not raw or cjson.decode(raw).call_id ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('LPUSH', ARGV[3], ARGV[2]) end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+
+REPLACE_LAST_CALL = r"""
+-- REPLACE_LAST_CALL: update the agent's last-call record (the agent identified the caller)
+-- only while it is still that call.
+-- KEYS[1] the agent's last-call key   ARGV[1] call id   ARGV[2] the new record (JSON)
+-- Reply: 1 replaced, 0 that call is not (or no longer) the agent's last call.
+local raw = redis.call('GET', KEYS[1])
+if not raw or cjson.decode(raw).call_id ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+"""
+
 RENEW_LEASE = r"""
 -- RENEW_LEASE: extend a lease (the AMI connection's owner) only for the process holding it.
 -- KEYS[1] the lease key   ARGV[1] this process's token   ARGV[2] TTL in ms
@@ -499,9 +566,13 @@ ALL_SCRIPTS = {
     "expire_wrapups": EXPIRE_WRAPUPS,
     "upsert_agent": UPSERT_AGENT,
     "remove_agent": REMOVE_AGENT,
+    "extend_wrapup": EXTEND_WRAPUP,
     "queue_position": QUEUE_POSITION,
     "claim_due": CLAIM_DUE,
     "find_citizen": FIND_CITIZEN,
+    "keep_last_call": KEEP_LAST_CALL,
+    "save_outcome": SAVE_OUTCOME,
+    "replace_last_call": REPLACE_LAST_CALL,
     "renew_lease": RENEW_LEASE,
     "release_lease": RELEASE_LEASE,
 }

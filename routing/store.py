@@ -30,6 +30,7 @@ from .models import (
 )
 
 _BATCH = 1000  # reservations / wrap-ups handled per expire script run
+MAX_WRAPUP_SECONDS = 3600.0  # an extended wrap-up never ends later than this after now
 
 
 def _s(value: Any) -> Any:
@@ -130,6 +131,7 @@ class RoutingStore:
         self._expire_reservations = reg(scripts.EXPIRE_RESERVATIONS)
         self._end_call = reg(scripts.END_CALL)
         self._expire_wrapups = reg(scripts.EXPIRE_WRAPUPS)
+        self._extend_wrapup = reg(scripts.EXTEND_WRAPUP)
         self._upsert_agent = reg(scripts.UPSERT_AGENT)
         self._remove_agent = reg(scripts.REMOVE_AGENT)
         self._queue_position = reg(scripts.QUEUE_POSITION)
@@ -221,6 +223,20 @@ class RoutingStore:
     def expire_wrapups(self) -> list[Reservation]:
         """Agents past their wrap-up deadline become available; returns the reservations made."""
         return self._expire(self._expire_wrapups)
+
+    def extend_wrapup(self, agent_id: str, seconds: float) -> float:
+        """More time to finish the notes: the agent's wrap-up deadline moves `seconds` later
+        (at most MAX_WRAPUP_SECONDS from now). Returns the new deadline."""
+        k = self.keys
+        now = self._now()
+        raw = self._run(self._extend_wrapup, [k.events, k.agent(agent_id)],
+                        (agent_id, repr(float(seconds)), repr(now + MAX_WRAPUP_SECONDS)), self._common(now))
+        return float(_s(raw))
+
+    def wrapup_deadline(self, agent_id: str) -> float | None:
+        """When the agent's wrap-up ends (None when they are not in one)."""
+        score = self.redis.zscore(self.keys.wrapups, agent_id)
+        return float(score) if score is not None else None
 
     def agent(self, agent_id: str) -> AgentState:
         h = _hash(self.redis.hgetall(self.keys.agent(agent_id)))

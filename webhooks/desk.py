@@ -78,9 +78,31 @@ def set_status():
 
 @bp.post("/outcome")
 def close_call():
-    """End the agent's current call (if still connected) and record its outcome."""
+    """End the agent's last answered call (if still connected) and record its outcome."""
     agent_id = _agent_id()
-    _web().desk.close_call(agent_id, str(json_object_body().get("note", "")))
+    body = json_object_body()
+    _web().desk.close_call(agent_id, str(body.get("note", "")), str(body.get("call_id") or "") or None)
+    return jsonify(_web().desk.snapshot(agent_id))
+
+
+@bp.post("/extend")
+def extend_wrapup():
+    agent_id = _agent_id()
+    _web().desk.extend_wrapup(agent_id)
+    return jsonify(_web().desk.snapshot(agent_id))
+
+
+@bp.get("/citizens")
+def search_citizens():
+    _agent_id()
+    return jsonify({"citizens": _web().desk.search_citizens(request.args)})
+
+
+@bp.post("/identify")
+def identify_caller():
+    agent_id = _agent_id()
+    body = json_object_body()
+    _web().desk.identify_caller(agent_id, str(body.get("call_id", "")), str(body.get("citizen_id", "")))
     return jsonify(_web().desk.snapshot(agent_id))
 
 
