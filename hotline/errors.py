@@ -8,7 +8,7 @@ from __future__ import annotations
 from routing.errors import OneCallError
 
 __all__ = ["OneCallError", "ConfigInvalid", "BadRequest", "Unauthorized", "NoSuchCitizen", "TelephonyUnavailable",
-           "TtsUnavailable", "TtsVoiceUnknown", "TtsFailed"]
+           "TtsUnavailable", "TtsVoiceUnknown", "TtsFailed", "SoftphoneUnavailable", "NotYourAgent"]
 
 
 class ConfigInvalid(OneCallError):
@@ -68,3 +68,18 @@ class TelephonyUnavailable(OneCallError):
 
     error_id = "telephony-unavailable"
     http_status = 503
+
+
+class SoftphoneUnavailable(OneCallError):
+    """The desk's softphone cannot be used: no Twilio API key or TwiML app is configured, or
+    the agent's endpoint is a phone number rather than a `client:` identity."""
+
+    error_id = "softphone-unavailable"
+    http_status = 404
+
+
+class NotYourAgent(OneCallError):
+    """A desk asked for something of another agent than the one logged in."""
+
+    error_id = "not-your-agent"
+    http_status = 403

@@ -43,6 +43,7 @@ from telephony.asterisk.ringer import AsteriskRinger
 from telephony.twilio.liveness import CallLiveness
 from telephony.twilio.ringer import TwilioRinger
 from telephony.twilio.signature import TwilioSignatureCheck
+from telephony.twilio.tokens import VoiceTokens
 from telephony.twilio.twiml import TwimlRenderer, Voice, play_urls
 from telephony.twilio.urls import TwilioUrls
 from telephony.twilio.voice import CHANNEL as TWILIO, TwilioVoice
@@ -165,12 +166,22 @@ def build_twilio(application: Application, settings: Settings) -> TwilioDriver:
                         prompt_audio=prompt_audio, check_liveness=check_liveness)
 
 
+def voice_tokens(settings: Settings) -> VoiceTokens | None:
+    """The desk softphone's token minter, when an API key and a TwiML app are configured."""
+    if not (settings.twilio_api_key and settings.twilio_api_secret and settings.twilio_twiml_app_sid):
+        return None
+    return VoiceTokens(account_sid=settings.twilio_account_sid, api_key=settings.twilio_api_key,
+                       api_secret=settings.twilio_api_secret, twiml_app_sid=settings.twilio_twiml_app_sid)
+
+
 def web_services(application: Application, twilio: TwilioDriver, settings: Settings) -> WebServices:
     return WebServices(twilio_voice=twilio.voice, twilio_signature=twilio.signature, desk=application.desk,
                        pops=application.pops, registry=application.registry, routing=application.routing,
                        prompt_audio=twilio.prompt_audio, agent_config=application.config.agent,
                        hotline=application.config.hotline, api_token=settings.api_token,
-                       secret_key=settings.secret_key, ping=application.redis.ping)
+                       secret_key=settings.secret_key, ping=application.redis.ping,
+                       voice_tokens=voice_tokens(settings),
+                       agent_names={agent.id: agent.name for agent in application.config.agents})
 
 
 def build_asterisk_driver(application: Application, ami: AmiSettings, redis_url: str) -> AsteriskDriver:

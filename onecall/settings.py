@@ -7,6 +7,8 @@
 | ONECALL_PUBLIC_URL | base URL Twilio uses to reach OneCall (signatures are checked against it) |
 | TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN | the Twilio account (the token also checks webhook signatures) |
 | TWILIO_API_BASE_URL | Twilio REST API base (default https://api.twilio.com) |
+| TWILIO_API_KEY, TWILIO_API_SECRET | an API key of the account: signs the desk softphone's Voice access tokens |
+| TWILIO_TWIML_APP_SID | the TwiML app (AP...) the softphone's Voice grant names |
 | ONECALL_API_TOKEN | bearer token of the REST API |
 | ONECALL_SECRET_KEY | signs agent desktop sessions |
 | ONECALL_SCREENPOP_URL, ONECALL_SCREENPOP_SECRET | one more screen-pop webhook |
@@ -42,6 +44,9 @@ class Settings:
     screenpop_secret: str | None
     demo_secrets: bool
     ami: "AmiSettings | None" = None
+    twilio_api_key: str | None = None  # with the secret and the TwiML app: the desk's softphone
+    twilio_api_secret: str | None = None
+    twilio_twiml_app_sid: str | None = None
 
     def with_redis(self, url: str) -> "Settings":
         return Settings(**{**self.__dict__, "redis_url": url})
@@ -103,4 +108,7 @@ def load_settings(environ: dict | None = None, instance_dir: str | Path = "insta
         screenpop_secret=env.get("ONECALL_SCREENPOP_SECRET") or None,
         demo_secrets=needs_demo,
         ami=_ami_settings(env),
+        twilio_api_key=env.get("TWILIO_API_KEY") or None,
+        twilio_api_secret=env.get("TWILIO_API_SECRET") or None,
+        twilio_twiml_app_sid=env.get("TWILIO_TWIML_APP_SID") or None,
     )

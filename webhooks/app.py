@@ -8,8 +8,8 @@ Redis the same way.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
@@ -36,6 +36,8 @@ class WebServices:
     api_token: str
     secret_key: str
     ping: Callable[[], object]  # raises when Redis does not answer
+    voice_tokens: Any = None  # telephony.twilio.tokens.VoiceTokens; None: no softphone configured
+    agent_names: Mapping[str, str] = field(default_factory=dict)  # agent id -> name, for the desk
 
 
 class DesktopSessions(SecureCookieSessionInterface):

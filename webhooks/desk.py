@@ -15,7 +15,7 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session, url_for
 
-from hotline.errors import Unauthorized
+from hotline.errors import NotYourAgent, SoftphoneUnavailable, Unauthorized
 from webhooks.jsonio import json_object_body
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
@@ -41,7 +41,9 @@ def desk_page():
     agent = _web().agent_config(agent_id) if agent_id else None
     if agent is None:
         return render_template("login.html", error=request.args.get("error"))
-    return render_template("desk.html", agent=agent, hotline=_web().hotline)
+    softphone = _web().voice_tokens is not None and agent.endpoint.startswith("client:")
+    return render_template("desk.html", agent=agent, hotline=_web().hotline, softphone=softphone,
+                           agent_names=dict(_web().agent_names))
 
 
 @bp.post("/login")
@@ -111,6 +113,21 @@ def ready():
     agent_id = _agent_id()
     _web().desk.finish_wrapup(agent_id)
     return jsonify(_web().desk.snapshot(agent_id))
+
+
+@bp.get("/voice-token")
+def voice_token():
+    """A Twilio Voice access token for the logged-in agent's softphone, and for no one else."""
+    agent_id = _agent_id()
+    if request.args.get("agent", agent_id) != agent_id:
+        raise NotYourAgent("다른 상담원의 토큰은 받을 수 없습니다 / a desk gets only its own agent's token")
+    tokens = _web().voice_tokens
+    if tokens is None:
+        raise SoftphoneUnavailable("소프트폰이 설정되지 않았습니다 / no Twilio API key and TwiML app are configured "
+                                   "(TWILIO_API_KEY, TWILIO_API_SECRET, TWILIO_TWIML_APP_SID)")
+    response = jsonify(tokens.for_endpoint(_web().agent_config(agent_id).endpoint))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/events")
