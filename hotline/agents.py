@@ -8,7 +8,7 @@ import time
 from dataclasses import asdict
 from typing import Callable
 
-from hotline.errors import BadRequest, NoSuchCitizen
+from hotline.errors import BadRequest, NoSuchCitizen, SoftphoneUnavailable
 from hotline.profile import AGENT_VERIFIED, build_profile, department_names
 from routing import SETTABLE_STATUSES, AgentState, AgentStatus, CallPhase, Reservation, RoutingError
 
@@ -17,7 +17,7 @@ SEARCH_FIELDS = ("name", "birth_year", "phone", "registry_number")
 
 class AgentDesk:
     def __init__(self, *, routing, dispatcher, calls, pops, registry, outcomes, skills, default_language: str,
-                 wrapup_extension: float = 60.0, clock: Callable[[], float] = time.time) -> None:
+                 wrapup_extension: float = 60.0, voice_tokens=None, clock: Callable[[], float] = time.time) -> None:
         self._routing = routing
         self._dispatcher = dispatcher
         self._calls = calls
@@ -27,6 +27,7 @@ class AgentDesk:
         self._skills = skills  # department names for profiles looked up by an operator or the agent
         self._default_language = default_language
         self._wrapup_extension = wrapup_extension
+        self._voice_tokens = voice_tokens  # the Twilio driver's VoiceTokens; None: no softphone configured
         self._clock = clock
 
     def set_status(self, agent_id: str, status: str) -> tuple[AgentState, Reservation | None]:
@@ -99,6 +100,17 @@ class AgentDesk:
         if state == CallPhase.CONNECTED:
             self._dispatcher.hang_up_agent_leg(call_id)
             self._calls.ended(call_id, "agent-closed")
+
+    def has_softphone(self, agent_id: str) -> bool:
+        """Whether the agent's desk runs a softphone: one is configured and they are rung on it."""
+        return self._voice_tokens is not None and self._routing.agent(agent_id).endpoint.startswith("client:")
+
+    def voice_token(self, agent_id: str) -> dict:
+        """A Twilio Voice access token for the agent's softphone identity."""
+        if self._voice_tokens is None:
+            raise SoftphoneUnavailable("소프트폰이 설정되지 않았습니다 / no Twilio API key and TwiML app are configured "
+                                       "(TWILIO_API_KEY, TWILIO_API_SECRET, TWILIO_TWIML_APP_SID)")
+        return self._voice_tokens.for_endpoint(self._routing.agent(agent_id).endpoint)
 
     def search_citizens(self, query: dict) -> list[dict]:
         """Citizens matching what an unidentified caller told the agent (name and birth year,

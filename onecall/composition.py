@@ -102,6 +102,14 @@ def base_url_of(settings: Settings, base_url: str | None = None) -> str:
     return (settings.public_url or base_url or DEFAULT_BASE_URL).rstrip("/")
 
 
+def voice_tokens(settings: Settings) -> VoiceTokens | None:
+    """The desk softphone's token minter, when an API key and a TwiML app are configured."""
+    if not (settings.twilio_api_key and settings.twilio_api_secret and settings.twilio_twiml_app_sid):
+        return None
+    return VoiceTokens(account_sid=settings.twilio_account_sid, api_key=settings.twilio_api_key,
+                       api_secret=settings.twilio_api_secret, twiml_app_sid=settings.twilio_twiml_app_sid)
+
+
 def build_application(config: OneCallConfig, settings: Settings, *, base_url: str | None = None,
                       redis_client: redis.Redis | None = None) -> Application:
     client = redis_client or redis.Redis.from_url(settings.redis_url, decode_responses=True)
@@ -122,7 +130,7 @@ def build_application(config: OneCallConfig, settings: Settings, *, base_url: st
                           default_language=config.hotline.default_language, outcomes=outcomes)
     desk = AgentDesk(routing=routing, dispatcher=dispatcher, calls=calls, pops=pops, registry=registry,
                      outcomes=outcomes, skills=config.skills, default_language=config.hotline.default_language,
-                     wrapup_extension=config.routing.wrapup_extension_seconds)
+                     wrapup_extension=config.routing.wrapup_extension_seconds, voice_tokens=voice_tokens(settings))
     delivery = DeliveryWorker(client, pops, timeout=config.screen_pop.timeout_seconds,
                               max_attempts=config.screen_pop.max_attempts,
                               retry_base=config.screen_pop.retry_base_seconds)
@@ -166,21 +174,12 @@ def build_twilio(application: Application, settings: Settings) -> TwilioDriver:
                         prompt_audio=prompt_audio, check_liveness=check_liveness)
 
 
-def voice_tokens(settings: Settings) -> VoiceTokens | None:
-    """The desk softphone's token minter, when an API key and a TwiML app are configured."""
-    if not (settings.twilio_api_key and settings.twilio_api_secret and settings.twilio_twiml_app_sid):
-        return None
-    return VoiceTokens(account_sid=settings.twilio_account_sid, api_key=settings.twilio_api_key,
-                       api_secret=settings.twilio_api_secret, twiml_app_sid=settings.twilio_twiml_app_sid)
-
-
 def web_services(application: Application, twilio: TwilioDriver, settings: Settings) -> WebServices:
     return WebServices(twilio_voice=twilio.voice, twilio_signature=twilio.signature, desk=application.desk,
                        pops=application.pops, registry=application.registry, routing=application.routing,
                        prompt_audio=twilio.prompt_audio, agent_config=application.config.agent,
                        hotline=application.config.hotline, api_token=settings.api_token,
                        secret_key=settings.secret_key, ping=application.redis.ping,
-                       voice_tokens=voice_tokens(settings),
                        agent_names={agent.id: agent.name for agent in application.config.agents})
 
 

@@ -36,7 +36,6 @@ class WebServices:
     api_token: str
     secret_key: str
     ping: Callable[[], object]  # raises when Redis does not answer
-    voice_tokens: Any = None  # telephony.twilio.tokens.VoiceTokens; None: no softphone configured
     agent_names: Mapping[str, str] = field(default_factory=dict)  # agent id -> name, for the desk
 
 

@@ -15,7 +15,7 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session, url_for
 
-from hotline.errors import NotYourAgent, SoftphoneUnavailable, Unauthorized
+from hotline.errors import NotYourAgent, Unauthorized
 from webhooks.jsonio import json_object_body
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
@@ -41,7 +41,7 @@ def desk_page():
     agent = _web().agent_config(agent_id) if agent_id else None
     if agent is None:
         return render_template("login.html", error=request.args.get("error"))
-    softphone = _web().voice_tokens is not None and agent.endpoint.startswith("client:")
+    softphone = _web().desk.has_softphone(agent.id)
     return render_template("desk.html", agent=agent, hotline=_web().hotline, softphone=softphone,
                            agent_names=dict(_web().agent_names))
 
@@ -121,11 +121,7 @@ def voice_token():
     agent_id = _agent_id()
     if request.args.get("agent", agent_id) != agent_id:
         raise NotYourAgent("다른 상담원의 토큰은 받을 수 없습니다 / a desk gets only its own agent's token")
-    tokens = _web().voice_tokens
-    if tokens is None:
-        raise SoftphoneUnavailable("소프트폰이 설정되지 않았습니다 / no Twilio API key and TwiML app are configured "
-                                   "(TWILIO_API_KEY, TWILIO_API_SECRET, TWILIO_TWIML_APP_SID)")
-    response = jsonify(tokens.for_endpoint(_web().agent_config(agent_id).endpoint))
+    response = jsonify(_web().desk.voice_token(agent_id))
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -69,3 +69,13 @@ def test_the_desk_page_loads_the_vendored_sdk(softphone_app):
 def test_without_a_softphone_the_page_does_not_load_the_sdk(app):
     page = _login(app).get("/desk/").get_data(as_text=True)
     assert "twilio.min.js" not in page and 'data-softphone="no"' in page
+
+
+def test_the_desk_page_announces_status_and_names_its_shortcuts(softphone_app):
+    page = _login(softphone_app).get("/desk/").get_data(as_text=True)
+    assert 'id="status" class="status" role="status" aria-live="polite"' in page
+    for button, keys in (("answer", "Alt+A"), ("ready", "Alt+R"), ("hangup", "Alt+H"), ("mute", "Alt+M")):
+        assert f'id="{button}" ' in page and f'aria-keyshortcuts="{keys}"' in page
+    assert 'data-status="available" aria-keyshortcuts="Alt+1"' in page
+    assert 'data-status="break" aria-keyshortcuts="Alt+2"' in page
+    assert 'data-timezone="Asia/Seoul"' in page

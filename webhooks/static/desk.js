@@ -307,8 +307,11 @@ events.addEventListener("pop", (e) => {
 events.addEventListener("missed", () => say("전화를 받지 못해 휴식 상태로 전환되었습니다 / Missed call: you are on break", "error"));
 const endedCalls = new Set(); // a late "connected" never hides that the call is over
 events.addEventListener("ended", (e) => {
-  endedCalls.add(JSON.parse(e.data).call_id);
-  say("통화가 종료되었습니다. 결과를 저장하세요 / The call has ended: save its outcome");
+  const callId = JSON.parse(e.data).call_id;
+  endedCalls.add(callId);
+  const answered = current && current.outcome_due && current.outcome_due.call_id === callId;
+  say(answered ? "통화가 종료되었습니다. 결과를 저장하세요 / The call has ended: save its outcome"
+    : "연결 전에 발신자가 전화를 끊었습니다 / The caller hung up before the call was answered");
 });
 events.addEventListener("connected", (e) => {
   if (!endedCalls.has(JSON.parse(e.data).call_id)) say("통화가 연결되었습니다 / Call connected");
