@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import jwt
 import pytest
 
 from hotline.config import load_config
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this ma
 
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 WRAPUP_SECONDS = 3
+SOFTPHONE_SECRET = "softphone-api-secret-0123456789abcdef"
 NOTE = "과태료 40,000원 가상계좌 안내, 다음 주 납부 예정"
 
 
@@ -40,7 +42,7 @@ def served(deployment_dir, settings, redis_client):
     config_file = deployment_dir / "config.yaml"
     config_file.write_text(config_file.read_text().replace("wrapup_seconds: 30", f"wrapup_seconds: {WRAPUP_SECONDS}"))
     softphone = dataclasses.replace(settings, twilio_api_key="SK" + "12" * 16, twilio_twiml_app_sid="AP" + "34" * 16,
-                                    twilio_api_secret="softphone-api-secret-0123456789abcdef")
+                                    twilio_api_secret=SOFTPHONE_SECRET)
     web = start_web_process(load_config(config_file), softphone, redis_client)
     server = make_server("127.0.0.1", free_port(), web.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -169,3 +171,50 @@ def test_an_unknown_caller_is_found_and_identified_on_the_desk(served, page, twi
     sync_api.expect(page.locator("#message")).to_contain_text("저장되었습니다 / Saved")
     shot(page, "12-identified-and-saved")
     assert web.application.registry.consultations("C-0003")[0]["summary"] == "재산세 고지서 재발송 요청"
+
+
+# Twilio's signalling cannot be reached from a test: this stand-in Device offers one incoming
+# call the way the Voice SDK does (events and methods of Twilio.Device and Twilio.Call 2.x).
+STAND_IN_SDK = """
+class Emitter { constructor() { this.handlers = {}; }
+  on(kind, f) { (this.handlers[kind] = this.handlers[kind] || []).push(f); }
+  emit(kind, ...args) { (this.handlers[kind] || []).forEach((f) => f(...args)); } }
+class Call extends Emitter { constructor() { super(); this.state = "pending"; this.muted = false; this.log = []; }
+  status() { return this.state; } isMuted() { return this.muted; }
+  accept() { this.log.push("accept"); this.state = "open"; this.emit("accept", this); }
+  mute(on) { this.log.push(on ? "mute" : "unmute"); this.muted = on; this.emit("mute", on, this); }
+  reject() { this.log.push("reject"); this.state = "closed"; this.emit("reject"); }
+  disconnect() { this.log.push("disconnect"); this.state = "closed"; this.emit("disconnect", this); } }
+class Device extends Emitter { constructor(token) { super(); this.token = token; window.standInDevice = this; }
+  async register() { this.emit("registered"); } updateToken(t) { this.token = t; } }
+window.Twilio = { Device, StandInCall: Call };
+"""
+
+
+def test_the_softphone_answers_mutes_and_hangs_up_from_the_keyboard(served, page):
+    web, base_url = served
+    page.route("**/static/vendor/twilio-voice/twilio.min.js",
+               lambda route: route.fulfill(body=STAND_IN_SDK, content_type="text/javascript"))
+    page.goto(f"{base_url}/desk/")
+    page.get_by_label("상담원 ID / Agent ID").fill("kim.minji")
+    page.get_by_label("PIN").fill("1001")
+    page.get_by_role("button", name="로그인 / Log in").click()
+    sync_api.expect(page.locator("#phone-state")).to_contain_text("소프트폰 대기 중 / Softphone ready")
+    claims = jwt.decode(page.evaluate("window.standInDevice.token"), SOFTPHONE_SECRET, algorithms=["HS256"])
+    assert claims["grants"]["identity"] == "kim.minji"  # the page got its own agent's token
+    assert page.locator("#answer").is_disabled() and page.locator("#hangup").is_disabled()
+
+    page.evaluate("window.call = new Twilio.StandInCall(); window.standInDevice.emit('incoming', window.call)")
+    sync_api.expect(page.locator("#phone-state")).to_contain_text("전화가 울립니다 / Incoming call")
+    assert page.locator("#mute").is_disabled()
+    page.keyboard.press("Alt+A")
+    sync_api.expect(page.locator("#phone-state")).to_contain_text("통화 중 / On a call")
+    page.keyboard.press("Alt+M")
+    sync_api.expect(page.locator("#mute")).to_have_attribute("aria-pressed", "true")
+    sync_api.expect(page.locator("#mute")).to_contain_text("음소거 해제 / Unmute")
+    assert page.locator("#alert").is_hidden()  # answered: the ring alert is gone
+    shot(page, "21-softphone-muted")
+    page.keyboard.press("Alt+H")
+    sync_api.expect(page.locator("#phone-state")).to_contain_text("통화 종료 / Call ended")
+    assert page.evaluate("window.call.log") == ["accept", "mute", "disconnect"]
+    assert page.locator("#hangup").is_disabled()

@@ -339,7 +339,9 @@ function phoneButtons() {
   $("answer").disabled = !ringing;
   $("mute").disabled = !call || ringing;
   $("hangup").disabled = !call;
-  $("mute").setAttribute("aria-pressed", String(!!(call && call.isMuted())));
+  const muted = !!(call && call.isMuted());
+  $("mute").setAttribute("aria-pressed", String(muted));
+  $("mute-label").textContent = muted ? "음소거 해제 / Unmute" : "음소거 / Mute";
 }
 
 async function voiceToken() {
@@ -350,8 +352,8 @@ function takeIncoming(call) {
   phone.call = call;
   phoneState("전화가 울립니다 / Incoming call");
   alertAgent("전화가 울립니다 — Alt+A로 받기 / Incoming call — Alt+A to answer");
-  const over = (text) => () => { phone.call = null; phoneState(text); phoneButtons(); };
-  call.on("accept", () => { phoneState("통화 중 / On a call"); phoneButtons(); });
+  const over = (text) => () => { phone.call = null; phoneState(text); hideAlert(); phoneButtons(); };
+  call.on("accept", () => { phoneState("통화 중 / On a call"); hideAlert(); phoneButtons(); });
   call.on("mute", phoneButtons);
   call.on("disconnect", over("통화 종료 / Call ended"));
   call.on("cancel", over("발신자가 끊었습니다 / Caller hung up"));
