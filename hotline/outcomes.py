@@ -17,8 +17,20 @@ from routing.keys import Keys
 from routing.scripts import KEEP_LAST_CALL, REPLACE_LAST_CALL, SAVE_OUTCOME
 
 
+HISTORY_FIELDS = ("at", "department", "agent", "summary", "call_id", "no_note")  # the caller's number stays on the call
+
+
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat()
+
+
+def _json(value: dict) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _history_entry(outcome: dict) -> dict:
+    """The line a call outcome adds to the citizen's consultation history."""
+    return {name: outcome[name] for name in HISTORY_FIELDS}
 
 
 class CallOutcomes:
@@ -50,9 +62,9 @@ class CallOutcomes:
     def save(self, agent_id: str, record: dict, note: str) -> bool:
         """Record `note` as the outcome of the agent's last call `record`; False when that call
         is no longer theirs to save (saved already, or a newer call closed it)."""
-        entry = self._entry(agent_id, record["pop"], self._clock(), note)
+        outcome = self._outcome(agent_id, record["pop"], self._clock(), note)
         saved = self._save(keys=[self._keys.last_call(agent_id), self._keys.call_outcomes],
-                           args=[record["call_id"], json.dumps(entry, ensure_ascii=False), record["history"]])
+                           args=[record["call_id"], _json(outcome), record["history"], _json(_history_entry(outcome))])
         return bool(saved)
 
     def replace_pop(self, agent_id: str, record: dict, pop: dict) -> bool:
@@ -70,13 +82,13 @@ class CallOutcomes:
     def _record(self, agent_id: str, pop: dict, answered_at: float) -> dict:
         citizen = pop.get("citizen") or {}
         history = self._keys.citizen_consultations(citizen["id"]) if citizen.get("identified") else ""
-        closed = self._entry(agent_id, pop, answered_at, "")
-        return {"call_id": pop["call"]["id"], "answered_at": answered_at, "pop": pop,
-                "history": history, "closed": json.dumps(closed, ensure_ascii=False)}
+        closed = self._outcome(agent_id, pop, answered_at, "")
+        return {"call_id": pop["call"]["id"], "answered_at": answered_at, "pop": pop, "history": history,
+                "closed": _json(closed), "closed_entry": _json(_history_entry(closed))}
 
     @staticmethod
-    def _entry(agent_id: str, pop: dict, at: float, note: str) -> dict:
-        """One consultation entry, as the citizen's history keeps it (plus the call)."""
+    def _outcome(agent_id: str, pop: dict, at: float, note: str) -> dict:
+        """The outcome of a call: its consultation entry, plus who called and who they are."""
         call, citizen = pop["call"], pop.get("citizen") or {}
         return {"at": _iso(at), "department": call.get("skill", ""), "agent": agent_id, "summary": note,
                 "call_id": call["id"], "citizen_id": citizen.get("id") if citizen.get("identified") else None,

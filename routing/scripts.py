@@ -495,8 +495,9 @@ KEEP_LAST_CALL = r"""
 -- is saved. A previous last call whose outcome was never saved is recorded closed without a
 -- note (its prepared entry goes to the call outcomes and, for a known citizen, their history).
 -- KEYS[1] the agent's last-call key   KEYS[2] call-outcomes hash
--- ARGV[1] the new record (JSON with call_id, closed, history)   ARGV[2] its call id
--- A record's `history` is the citizen's consultations key (same hash tag) or ''.
+-- ARGV[1] the new record (JSON with call_id, closed, closed_entry, history)   ARGV[2] its call id
+-- A record's `closed` is its call outcome, `closed_entry` its line in the citizen's history,
+-- `history` the citizen's consultations key (same hash tag) or ''.
 -- Reply: the call id closed without a note, or nil.
 local raw = redis.call('GET', KEYS[1])
 local closed = false
@@ -504,7 +505,7 @@ if raw then
   local prev = cjson.decode(raw)
   if prev.call_id == ARGV[2] then return false end  -- the same answer reported twice
   redis.call('HSET', KEYS[2], prev.call_id, prev.closed)
-  if prev.history ~= '' then redis.call('LPUSH', prev.history, prev.closed) end
+  if prev.history ~= '' then redis.call('LPUSH', prev.history, prev.closed_entry) end
   closed = prev.call_id
 end
 redis.call('SET', KEYS[1], ARGV[1])
@@ -515,12 +516,13 @@ SAVE_OUTCOME = r"""
 -- SAVE_OUTCOME: the agent saved the outcome of their last call: it is recorded on the call and,
 -- for a known citizen, in their history; the last-call record is done with. Exactly once.
 -- KEYS[1] the agent's last-call key   KEYS[2] call-outcomes hash
--- ARGV[1] call id   ARGV[2] outcome entry (JSON)   ARGV[3] the citizen's consultations key or ''
+-- ARGV[1] call id   ARGV[2] the call's outcome (JSON)   ARGV[3] the citizen's consultations key or ''
+-- ARGV[4] the consultation entry for that history (JSON)
 -- Reply: 1 saved, 0 that call is not (or no longer) the agent's last call.
 local raw = redis.call('GET', KEYS[1])
 if not raw or cjson.decode(raw).call_id ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-if ARGV[3] ~= '' then redis.call('LPUSH', ARGV[3], ARGV[2]) end
+if ARGV[3] ~= '' then redis.call('LPUSH', ARGV[3], ARGV[4]) end
 redis.call('DEL', KEYS[1])
 return 1
 """

@@ -127,3 +127,13 @@ def test_the_desk_hears_at_once_that_the_caller_hung_up(web, app, twilio, twilio
     kind, data = next(events)
     assert kind == "state" and data["agent"]["status"] == "wrapup"
     stream.close()
+
+
+def test_the_history_keeps_the_note_and_the_call_keeps_who_called(web, app, twilio, twilio_api):
+    desk = _login(app)
+    call_sid = take_call(twilio, twilio_api, desk)
+    assert desk.post("/desk/outcome", json={"note": "납부 확인"}).status_code == 200
+    entry = web.application.registry.consultations("C-0001")[0]
+    assert set(entry) == {"at", "department", "agent", "summary", "call_id", "no_note"}
+    outcome = web.application.outcomes.of_call(call_sid)
+    assert outcome["caller"] == KNOWN_CALLER and outcome["citizen_id"] == "C-0001"
