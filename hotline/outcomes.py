@@ -16,7 +16,6 @@ from typing import Callable
 from routing.keys import Keys
 from routing.scripts import KEEP_LAST_CALL, REPLACE_LAST_CALL, SAVE_OUTCOME
 
-
 HISTORY_FIELDS = ("at", "department", "agent", "summary", "call_id", "no_note")  # the caller's number stays on the call
 
 

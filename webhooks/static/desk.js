@@ -226,8 +226,9 @@ $("outcome").addEventListener("submit", (event) => {
   event.preventDefault();
   if (!current || !current.outcome_due) return;
   const note = $("note").value;
-  post("/desk/outcome", { note, call_id: current.outcome_due.call_id })
-    .then((s) => { $("note").value = ""; showState(s); say("저장되었습니다 / Saved", "saved"); })
+  const callId = current.outcome_due.call_id;
+  post("/desk/outcome", { note, call_id: callId })
+    .then((s) => { savedCalls.add(callId); $("note").value = ""; showState(s); say("저장되었습니다 / Saved", "saved"); })
     .catch(fail);
 });
 
@@ -306,9 +307,11 @@ events.addEventListener("pop", (e) => {
 });
 events.addEventListener("missed", () => say("전화를 받지 못해 휴식 상태로 전환되었습니다 / Missed call: you are on break", "error"));
 const endedCalls = new Set(); // a late "connected" never hides that the call is over
+const savedCalls = new Set(); // nor does a late "ended" hide that its outcome was saved
 events.addEventListener("ended", (e) => {
   const callId = JSON.parse(e.data).call_id;
   endedCalls.add(callId);
+  if (savedCalls.has(callId)) return;
   const answered = current && current.outcome_due && current.outcome_due.call_id === callId;
   say(answered ? "통화가 종료되었습니다. 결과를 저장하세요 / The call has ended: save its outcome"
     : "연결 전에 발신자가 전화를 끊었습니다 / The caller hung up before the call was answered");
