@@ -50,24 +50,30 @@ def _redis_url_for_tools(settings) -> str:
 
 
 def cmd_citizens_import(args) -> int:
+    """Import a JSON-lines file whole, or print one line per problem and exit 2."""
     import redis
 
     from hotline.citizens import CitizenRegistry, parse_json_lines
+    from hotline.errors import CitizensRefused
     from routing.keys import Keys
 
     config = _load_config_or_exit(_config_path(args))
     settings = load_settings(instance_dir=INSTANCE_DIR)
     try:
         with open(args.file, encoding="utf-8") as lines:
-            records = parse_json_lines(lines)
-    except OSError as exc:
-        print(f"{args.file}: cannot be read: {exc.strerror}", file=sys.stderr)
-        return 2
-    except OneCallError as exc:
-        print(f"{args.file}: {exc.message}", file=sys.stderr)
+            batch = parse_json_lines(lines)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"{args.file}: cannot be read: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return 2
     client = redis.Redis.from_url(_redis_url_for_tools(settings), decode_responses=True)
-    count = CitizenRegistry(client, Keys(config.hotline.id), config.hotline.country_code).import_records(records)
+    registry = CitizenRegistry(client, Keys(config.hotline.id), config.hotline.country_code, skills=config.skills)
+    try:
+        count = registry.import_records(batch)
+    except CitizensRefused as exc:
+        for problem in exc.problems:
+            print(f"{args.file}: {problem.text()}", file=sys.stderr)
+        print(f"{args.file}: nothing imported ({len(exc.problems)} problems)", file=sys.stderr)
+        return 2
     print(f"imported {count} citizens into hotline {config.hotline.id}")
     return 0
 

@@ -19,6 +19,8 @@ from hotline.citizens import Consultation, CitizenRegistry
 from routing.keys import Keys
 from tests.conftest import free_port, wait_for
 
+SKILLS = ("local_tax", "fines", "transport", "welfare", "water", "general")
+
 
 def _onecall(*args: str) -> list[str]:
     return [sys.executable, "-m", "onecall.cli", *args]
@@ -105,7 +107,7 @@ def _port_free(port: int) -> bool:
 
 def _registry(server: Serve) -> CitizenRegistry:
     client = redis.Redis.from_url(server.redis_url(), decode_responses=True)
-    return CitizenRegistry(client, Keys("120"))
+    return CitizenRegistry(client, Keys("120"), skills=SKILLS)
 
 
 def _agent_status(server: Serve, agent_id: str) -> str:
