@@ -6,10 +6,12 @@ loopback port, so a fresh clone runs with nothing else installed.
 
 `onecall serve` gives the embedded server its instance folder: it keeps an append-only file
 there (`appendonly yes`, `appendfsync everysec`), so citizens, consultations and agents'
-states survive a restart, as with any Redis a city would run. Each change is written to the
-file before Redis replies and flushed to disk once a second: a killed process loses
-nothing it acknowledged, a machine that loses power can lose the last second. Without a
-data folder (the tests, the benchmarks) the server keeps nothing on disk.
+states survive a restart, as with any Redis a city would run. Redis normally writes each
+change to the file before it replies and flushes the file to disk once a second: a killed
+process loses nothing it acknowledged. A machine that loses power can lose the last second
+or two, and so can a kill while a disk too slow to finish the previous second's flush
+makes Redis hold its writes back (for up to 2 s). Without a data folder (the tests, the
+benchmarks) the server keeps nothing on disk.
 
 The child asks Linux to stop it when its parent dies (`PR_SET_PDEATHSIG`), so a killed
 `serve` never leaves a Redis behind writing to the instance folder.

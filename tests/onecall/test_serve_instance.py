@@ -156,9 +156,9 @@ def test_the_embedded_redis_keeps_its_data_across_a_restart(workdir):
 
 
 def test_a_kill_9_of_the_server_and_its_redis_loses_nothing_acknowledged(workdir):
-    """appendfsync everysec: Redis writes each change to the AOF before it replies, and fsyncs
-    once a second. A killed process loses nothing it acknowledged; only a machine crash can
-    lose the last second."""
+    """appendfsync everysec: Redis writes each change to the AOF before it replies (unless a
+    disk too slow for the previous second's fsync makes it hold writes back) and fsyncs once
+    a second. A killed process loses nothing it acknowledged; a power loss, the last second."""
     first = Serve(workdir, free_port()).wait_healthy()
     _change_state(first, "C-7002", "70020002", "kim.minji")
     redis_pid = first.redis_pid()
