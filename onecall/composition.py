@@ -106,7 +106,7 @@ def build_application(config: OneCallConfig, settings: Settings, *, base_url: st
     routing = RoutingStore(client, namespace=config.hotline.id,
                            reservation_timeout=config.routing.reservation_timeout_seconds,
                            wrapup_seconds=config.routing.wrapup_seconds)
-    registry = CitizenRegistry(client, keys, config.hotline.country_code)
+    registry = CitizenRegistry(client, keys, config.hotline.country_code, skills=config.skills)
     sessions = CallSessions(client, keys)
     interpreter = Interpreter(config.flow, default_language=config.hotline.default_language,
                               fallback_skill=config.routing.fallback_skill)

@@ -47,7 +47,7 @@ class Keys:
         self.deliveries_failed = p + "deliveries:failed"  # list of delivery ids given up on
         self.citizen_record_prefix = p + "citizen:"  # + citizen id (FIND_CITIZEN builds it)
         self.citizen_ids = p + "citizen-ids"  # hash citizen id -> 1
-        self.citizen_by_phone = p + "citizen-by-phone"  # hash E.164 phone -> citizen id
+        self.citizen_by_phone = p + "citizen-by-phone"  # hash E.164 phone -> citizen id ("C-1 C-2" when shared)
         self.citizen_by_number = p + "citizen-by-number"  # hash registry number -> citizen id
         # -- drivers ------------------------------------------------------------------------
         self.call_seen = p + "call-seen"  # zset Twilio call -> last seen

@@ -9,7 +9,7 @@ import json
 from urllib.parse import parse_qs, urlparse
 
 from hotline.config import load_config
-from tests.conftest import PUBLIC_URL, SCREENPOP_SECRET, TwilioSigner, start_web_process, wait_for
+from tests.conftest import API_TOKEN, PUBLIC_URL, SCREENPOP_SECRET, TwilioSigner, start_web_process, wait_for
 from tests.webhooks.helpers import KNOWN_CALLER, caller_params, dial_in, new_call_sid, said, set_status, twiml
 
 FINES_KEY = "2"
@@ -137,3 +137,21 @@ def test_english_caller_for_a_skill_without_english_agents_waits_in_korean(deplo
         assert application.routing.call(english).language == "en"
     finally:
         web.stop()
+
+def test_a_caller_on_a_shared_household_phone_is_asked_who_they_are(web, app, client, twilio, twilio_api,
+                                                                     screenpop_receiver):
+    """C-0001's phone imported on a second citizen too: caller ID names neither, so the IVR asks
+    for the registry number and the pop shows the one who typed theirs."""
+    household = {"id": "C-0101", "name": "김영수", "phones": [KNOWN_CALLER], "registry_number": "10100101"}
+    imported = client.post("/api/citizens", json=household, headers={"Authorization": f"Bearer {API_TOKEN}"})
+    assert imported.status_code == 201, imported.get_data(as_text=True)
+    set_status(client, "park.seojun", "available")
+    call_sid = new_call_sid()
+    document = dial_in(twilio, call_sid, KNOWN_CALLER, "1", "1")  # Korean, local taxes
+    gather = document.find("Gather")
+    assert gather is not None and gather.get("finishOnKey") == "#"  # the registry number, not the queue
+    document = twiml(twilio.post(gather.get("action"), caller_params(call_sid, KNOWN_CALLER, Digits="10100101")))
+    assert document.find("Dial/Conference") is not None
+    pop = json.loads(wait_for(lambda: screenpop_receiver.acknowledged())[0].body)
+    assert pop["citizen"]["id"] == "C-0101"
+    assert pop["citizen"]["verification"] == "registry_number"
