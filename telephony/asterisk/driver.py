@@ -321,9 +321,9 @@ class AsteriskDriver:
         return record.state == CallPhase.RESERVED and record.agent_id == agent_id
 
     async def _hang_up(self, leg_id: str) -> None:
-        channel = self.state.leg_channel(leg_id)
-        if not channel:
-            return
+        # The channel name is known once the leg answered; until then its Uniqueid (which
+        # OneCall chose) names it: Asterisk looks a Hangup's Channel up by name, then by Uniqueid.
+        channel = self.state.leg_channel(leg_id) or leg_id
         try:
             await self.ami.action({"Action": "Hangup", "Channel": channel})
         except AmiUnavailable as exc:
