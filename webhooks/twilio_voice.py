@@ -103,7 +103,8 @@ def agent_leg_status():
     return Response(status=204)
 
 
-CALLER_TURNS = {"twilio.incoming_call", "twilio.gathered", "twilio.no_input", "twilio.waiting"}
+# The hold loop (`twilio.waiting`) is not one: it answers hold TwiML even when it fails.
+CALLER_TURNS = {"twilio.incoming_call", "twilio.gathered", "twilio.no_input"}
 
 
 @bp.errorhandler(Exception)

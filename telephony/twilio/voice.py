@@ -82,6 +82,15 @@ class TwilioVoice:
 
     def waiting(self, call_sid: str) -> str:
         """The hold loop: where the caller stands (or that their agent is on the way)."""
+        try:
+            return self._hold_loop(call_sid)
+        except Exception:
+            # Redis away, or a bug: the caller stays in their conference's hold loop. Anything
+            # else here (the fallback route's Dial) is not wait TwiML and would end the hold.
+            log.exception("hold loop of call %s failed; asking again shortly", call_sid)
+            return self._renderer.hold_on(RETRY_PAUSE_SECONDS, self._urls.url(WAIT))
+
+    def _hold_loop(self, call_sid: str) -> str:
         language = self._calls.language_of(call_sid)
         try:
             routed = self._routing.call(call_sid).state
