@@ -155,7 +155,8 @@ def build_twilio(application: Application, settings: Settings) -> TwilioDriver:
                         default_language=config.hotline.default_language,
                         wait_announcement_seconds=config.routing.wait_announcement_seconds)
     def check_liveness() -> list[str]:
-        return liveness.reconcile(application.routing, application.twilio_ringer.status, application.calls.ended)
+        return liveness.reconcile(application.routing, application.twilio_ringer.status,
+                                  application.calls.ended)
 
     application.background.add_check(check_liveness, liveness.stale_after / 2)
     return TwilioDriver(renderer=renderer, liveness=liveness, voice=voice,

@@ -5,7 +5,7 @@
 | FullyBooted | logged in (again): Asterisk may have restarted | resync with live channels |
 | OriginateResponse (Failure) | the agent's phone was not answered / busy / unreachable | call back to the head of its queue |
 | Hangup (citizen channel) | the citizen hung up | call ended, agent to wrap-up |
-| Hangup (agent leg) | the agent hung up | the call's latest leg only: call ended (or, if not yet answered, given back) |
+| Hangup (agent leg) | the agent hung up | the call's latest leg only: call ended (or given back) |
 | DeviceStateChange, ContactStatus | an agent's phone became unreachable / came back | agent offline / available again |
 
 Events can come late, twice, out of order or not at all (the FastAGI sessions report the

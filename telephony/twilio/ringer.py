@@ -1,9 +1,11 @@
 """Twilio driver, outbound side: ring a reserved agent through Twilio's REST API.
 
 The agent's leg is a new outbound call to their endpoint (`client:<identity>` or a
-number), named by OneCall before it is placed (`telephony.twilio.legs`). When they answer, Twilio fetches the answer URL, whose TwiML joins them to the
-caller's conference; the status callback reports no-answer/busy/failed so the call can
-go back to the head of its queue at once instead of waiting for the reservation timeout.
+number), named by OneCall before it is placed (`telephony.twilio.legs`). When they
+answer, Twilio fetches the answer URL, whose TwiML joins them to the caller's
+conference; the status callback reports no-answer/busy/failed so the call can go back
+to the head of its queue at once instead of waiting for the reservation timeout. A leg
+still ringing when the citizen leaves is cancelled (`cancel`).
 
 `api_base_url` points the official client at another host (a local fake in tests).
 """

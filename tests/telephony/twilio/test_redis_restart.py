@@ -103,3 +103,25 @@ def test_a_connected_call_ends_normally_after_a_restart(hotline, own_redis, twil
     twilio.post(leg.status_callback, _leg_form(leg, "completed"))
     assert application.routing.call(call_sid).state == "ended"
     assert application.routing.agent("kim.minji").status == "wrapup"
+
+
+def test_a_call_whose_hang_ups_came_during_the_outage_is_closed_by_the_liveness_check(hotline, own_redis,
+                                                                                       twilio_api):
+    application, api = hotline.application, hotline.app.test_client()
+    twilio = TwilioSigner(hotline.app.test_client())
+    set_status(api, "kim.minji", "available")
+    call_sid = new_call_sid()
+    dial_in(twilio, call_sid, CALLER, "1", "2")
+    leg = _nth_leg(twilio_api, 0)
+    _answers(twilio, leg)
+
+    own_redis.stop()
+    assert twilio.post(leg.status_callback, _leg_form(leg, "completed")).status_code == 500
+    assert twilio.post("/twilio/status", caller_params(call_sid, CALLER, CallStatus="completed")).status_code == 500
+    own_redis.start()
+    twilio_api.inbound[call_sid] = "completed"
+    application.redis.zadd(hotline.twilio.liveness.key, {call_sid: 0})  # not seen for a long time
+
+    assert hotline.twilio.check_liveness() == [call_sid]
+    assert application.routing.call(call_sid).state == "ended"
+    assert application.routing.agent("kim.minji").status == "wrapup"
