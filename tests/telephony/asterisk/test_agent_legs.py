@@ -96,3 +96,27 @@ def test_the_citizen_leaving_hangs_up_the_ringing_leg_and_frees_the_agent(asteri
     assert application.routing.call(CITIZEN_UNIQUEID).state == "ended"
     assert application.routing.agent("kim.minji").status == "available"  # not on break: not their fault
     assert len(fake_asterisk.actions_named("Hangup")) == 1
+
+
+def test_a_late_failure_of_an_old_ring_does_not_take_the_new_ring_from_its_agent(asterisk_application):
+    from onecall.composition import build_asterisk_events
+    from routing import CallRequest
+
+    application = asterisk_application
+    state, events = application.asterisk_state, build_asterisk_events(application)
+    call_id = "1795349999.2"
+    application.routing.set_status("kim.minji", "available")
+    state.track_call(call_id, "PJSIP/trunk-2")
+    application.routing.enqueue(CallRequest(call_id=call_id, skill="fines", language="ko",
+                                            data={"channel": "asterisk"}))
+    old_leg = state.ring(call_id, "kim.minji", "PJSIP/1001", owner_here=lambda request: None)
+    application.redis.zadd(RESERVATIONS, {call_id: 0})
+    application.dispatcher.sweep()  # timed out: back in the queue, kim.minji on break
+    application.routing.set_status("kim.minji", "available")  # reserved for the same call again
+    state.ring(call_id, "kim.minji", "PJSIP/1001", owner_here=lambda request: None)
+
+    events.dispatch({"Event": "OriginateResponse", "ActionID": old_leg, "Response": "Failure", "Reason": "3",
+                     "Uniqueid": old_leg, "Channel": "PJSIP/1001"})
+
+    assert application.routing.call(call_id).state == "reserved"
+    assert application.routing.agent("kim.minji").status == "reserved"
