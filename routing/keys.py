@@ -13,6 +13,7 @@ that in Redis Cluster every key a script touches lives in one slot.
 | citizen:<id>, citizen:<id>:consultations, citizen-ids, citizen-by-phone, citizen-by-number | string, list, hashes | the citizen registry | `hotline.citizens` |
 | agent-leg:<call id> | string | "<channel> <leg id>" of the agent's leg, to hang it up | `hotline.dispatch` |
 | call-seen | zset | routed Twilio calls -> when last seen | `telephony.twilio.liveness` |
+| twilio-leg:<call id> | string | the name OneCall gave the Twilio agent leg the call is offered on now | `telephony.twilio.legs` |
 | ast:calls, ast:legs, ast:leg-of, ast:leg-channel, ast:requests, ast:unreachable, ast:owner:<host>:<port> | hashes, list, set, string | Asterisk channels, AMI requests, the AMI owner's lease | `telephony.asterisk.channels` |
 """
 from __future__ import annotations
@@ -97,5 +98,8 @@ class Keys:
         return f"{self.prefix}agent-leg:{call_id}"
 
     # -- drivers --------------------------------------------------------------------------------
+    def twilio_leg(self, call_id: str) -> str:
+        return f"{self.prefix}twilio-leg:{call_id}"  # string: the current ring's leg name
+
     def asterisk_owner(self, host: str, port: int) -> str:
         return f"{self.prefix}ast:owner:{host}:{port}"

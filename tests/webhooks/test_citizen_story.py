@@ -40,7 +40,9 @@ def test_known_caller_presses_fines_and_reaches_one_fines_agent(web, app, client
     assert leg.from_ == "+8222120120"
     answer_url = urlparse(leg.url)
     assert f"{answer_url.scheme}://{answer_url.netloc}{answer_url.path}" == f"{PUBLIC_URL}/twilio/agent-answer"
-    assert parse_qs(answer_url.query) == {"call": [call_sid], "agent": ["kim.minji"]}
+    query = parse_qs(answer_url.query)  # the leg's name: OneCall knows which ring answers
+    current_leg = web.application.redis.get(web.application.keys.twilio_leg(call_sid))
+    assert query == {"call": [call_sid], "agent": ["kim.minji"], "leg": [current_leg]}
     assert set(leg.status_callback_events) == {"initiated", "ringing", "answered", "completed"}
 
     # While the agent's phone rings, the caller hears that an agent is being connected.
