@@ -8,6 +8,9 @@ encoded, HTTP Basic auth with the account SID and auth token) and
 hands every created call to a callback so a simulator can play the agent's phone.
 `GET .../Calls/{CallSid}.json` answers for created calls and for the inbound calls listed
 in `inbound` (a simulator's own caller), 404 otherwise.
+An update's `Status` is `completed` (ends a call not over yet) or `canceled` (ends a call
+still queued or ringing, and leaves an answered one alone), as Twilio's Call resource has it;
+any other value is refused with a 400.
 Wrong credentials get Twilio's 401 error body; missing parameters get its 400.
 """
 from __future__ import annotations
@@ -23,6 +26,10 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 from urllib.parse import parse_qs
+
+# Call statuses after which a call is over, and those in which `canceled` still stops it.
+OVER = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+NOT_ANSWERED_YET = frozenset({"queued", "ringing"})
 
 CREATE_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Calls\.json$")
 UPDATE_PATH = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Calls/(CA[0-9a-f]{32})\.json$")
@@ -74,6 +81,11 @@ class TwilioApiStandIn:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def call(self, sid: str) -> CreatedCall | None:
+        """A call created through this stand-in, by its CallSid."""
+        with self._lock:
+            return next((c for c in self.calls if c.sid == sid), None)
 
     def _authorized(self, header: str | None) -> bool:
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
@@ -143,9 +155,19 @@ class TwilioApiStandIn:
                         known = next((c for c in standin.calls if c.sid == update.group(2)), None)
                     if known is None:
                         return self._error(404, 20404, "The requested resource was not found")
-                    known.status = form.get("Status", [known.status])[0]
-                    return self._reply(200, standin._call_resource(known))
+                    return self._update(known, form)
                 return self._error(404, 20404, "The requested resource was not found")
+
+            def _update(self, call: CreatedCall, form):
+                status = form.get("Status", [""])[0]
+                if status and status not in ("completed", "canceled"):
+                    return self._error(400, 20001, f"Invalid Status: {status}")
+                with standin._lock:
+                    if status == "completed" and call.status not in OVER:
+                        call.status = "completed"
+                    elif status == "canceled" and call.status in NOT_ANSWERED_YET:
+                        call.status = "canceled"
+                return self._reply(200, standin._call_resource(call))
 
             def _create(self, form):
                 for required in ("To", "From"):

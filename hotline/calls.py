@@ -15,7 +15,8 @@ from ivr.actions import Route
 from ivr.events import CallerHungUp, NoInput
 from ivr.interpreter import CitizenDirectory, Interpreter, Step
 from ivr.state import CallState
-from routing import STILL_ROUTED, CallAlreadyQueued, CallRequest, ReservationExpired, RoutingError, RoutingStore
+from routing import STILL_ROUTED, CallAlreadyQueued, CallPhase, CallRequest, ReservationExpired, RoutingError
+from routing import RoutingStore
 from routing import choose_language
 
 log = logging.getLogger(__name__)
@@ -133,15 +134,33 @@ class CallLifecycle:
         self._desk_events.clear(agent_id)
         self._desk_events.notify_desk(agent_id, "missed", {"call_id": call_id, "reason": reason})
 
+    def agent_leg_ended(self, call_id: str, agent_id: str, reason: str) -> None:
+        """The leg the call was last offered on, to `agent_id`, ended. Only an accepted leg ends
+        the call; one that never got its answer through is a missed offer."""
+        try:
+            record = self._routing.call(call_id)
+        except RoutingError:
+            return
+        if record.agent_id != agent_id:
+            return  # timed out, or offered to someone else since: nothing of theirs to end
+        if record.state == CallPhase.CONNECTED:
+            self.ended(call_id, reason)
+        elif record.state == CallPhase.RESERVED:
+            self.agent_missed(call_id, agent_id, reason)
+
     def ended(self, call_id: str, reason: str) -> None:
-        """The citizen's call is over (either side hung up); the agent goes to wrap-up."""
+        """The citizen's call is over (either side hung up); the agent goes to wrap-up. An agent
+        whose phone is still ringing for it is released at once and the ring cancelled."""
         state = self._sessions.load(call_id)
         if state is not None and not state.finished:
             self._sessions.save(self._interpreter.handle(state, CallerHungUp(), self._registry).state)
+        ringing = self._phase(call_id) == CallPhase.RESERVED
         try:
             self._dispatcher.dispatch(self._routing.end_call(call_id, reason))
         except RoutingError:
             pass  # never reached the router (hung up in the menu), or already ended
+        if ringing:
+            self._dispatcher.cancel_ring(call_id)
         for watch in self._watches.values():
             watch.ended(call_id)
         self._tell_desk_ended(call_id, reason)
@@ -154,6 +173,12 @@ class CallLifecycle:
             return
         if agent_id:
             self._desk_events.notify_desk(agent_id, "ended", {"call_id": call_id, "reason": reason})
+
+    def _phase(self, call_id: str) -> str | None:
+        try:
+            return self._routing.call(call_id).state
+        except RoutingError:
+            return None
 
 
 def covered_pairs(agents: Iterable) -> frozenset[tuple[str, str]]:

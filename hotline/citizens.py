@@ -6,21 +6,31 @@ citizen is vulnerable (served first), past consultations in any department, and 
 items (unpaid taxes, fines, bills) in every department.
 
 Keys (named in `routing.keys`): the record without consultations (JSON), its consultations
-(a list, newest first), the phone and registry-number indexes (hashes -> citizen id).
+(a list, newest first), the registry-number index (hash -> citizen id) and the phone index
+(hash -> citizen id, or the ids sharing that phone separated by spaces).
+
+Import rules (every problem of every line is reported; a batch with any is refused whole):
+the record's schema; phones must be phone numbers; consultations and open items must be in
+departments that are configured skills; an id and a registry number appear once per batch;
+a registry number held by another citizen is refused, naming both. A phone may be shared
+(a household's landline): the index then lists every holder and caller ID identifies
+nobody by it, so the IVR asks for the registry number. One Lua script (IMPORT_CITIZENS)
+checks and writes, so two concurrent imports cannot both take one number.
 """
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ivr.interpreter import CitizenMatch
-from hotline.errors import BadRequest, NoSuchCitizen
+from hotline.errors import BadRequest, CitizensRefused, ImportProblem, NoSuchCitizen
 from routing.keys import Keys
-from routing.scripts import FIND_CITIZEN
+from routing.scripts import FIND_CITIZEN, IMPORT_CITIZENS
 
 VULNERABLE_PRIORITY = 10  # routing serves higher numbers first
 
@@ -73,32 +83,107 @@ def normalize_phone(raw: str, country_code: str = "82") -> str:
     return "+" + digits
 
 
-def parse_record(data: object, where: str = "") -> CitizenRecord:
-    """Validate one record; BadRequest names the bad field (prefixed by `where`, e.g. 'line 3')."""
-    prefix = f"{where}: " if where else ""
+PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ().\-]+$")
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def phone_problem(raw: str, country_code: str = "82") -> str | None:
+    """Why `raw` is not a phone number, or None when it is one."""
+    if not PHONE_CHARACTERS.match(raw.strip()) or not E164.match(normalize_phone(raw, country_code)):
+        return "is not a phone number (7 to 15 digits, optionally +, spaces, dashes, dots, parentheses)"
+    return None
+
+
+def _field_path(location: tuple) -> str:
+    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in location).replace(".[", "[")
+
+
+def _schema_problems(data: object, line: int | None) -> tuple[CitizenRecord | None, list[ImportProblem]]:
     if not isinstance(data, dict):
-        raise BadRequest(f"{prefix}(record)".strip(), "must be a JSON object")
+        return None, [ImportProblem(line, "(record)", "must be a JSON object")]
     try:
-        return CitizenRecord.model_validate(data)
+        return CitizenRecord.model_validate(data), []
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in first["loc"]).replace(".[", "[")
-        reason = "is required" if first["type"] == "missing" else first["msg"]
-        raise BadRequest(f"{prefix}{field}", reason) from None
+        return None, [ImportProblem(line, _field_path(error["loc"]) or "(record)",
+                                    "is required" if error["type"] == "missing" else error["msg"])
+                      for error in exc.errors()]
 
 
-def parse_json_lines(lines: Iterable[str]) -> list[CitizenRecord]:
-    """Every record of a JSON-lines text, or BadRequest naming the first bad line and field."""
-    records = []
+@dataclass
+class ImportBatch:
+    """Parsed records with their line numbers, and the problems parsing found."""
+
+    records: list[tuple[int | None, CitizenRecord]] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, records: Iterable[CitizenRecord]) -> "ImportBatch":
+        return cls(records=list(enumerate(records, start=1)))
+
+    def add(self, data: object, line: int | None) -> None:
+        record, problems = _schema_problems(data, line)
+        self.problems += problems
+        if record is not None:
+            self.records.append((line, record))
+
+
+def parse_record(data: object) -> CitizenRecord:
+    """Validate one record's schema; CitizensRefused lists every bad field."""
+    record, problems = _schema_problems(data, None)
+    if problems:
+        raise CitizensRefused(problems)
+    return record
+
+
+def parse_json_lines(lines: Iterable[str]) -> ImportBatch:
+    """Every record of a JSON-lines text, and every problem of every bad line."""
+    batch = ImportBatch()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            batch.add(json.loads(line), number)
         except json.JSONDecodeError as exc:
-            raise BadRequest(f"line {number}", f"is not valid JSON ({exc.msg})") from None
-        records.append(parse_record(data, f"line {number}"))
-    return records
+            batch.problems.append(ImportProblem(number, "(line)", f"is not valid JSON ({exc.msg})"))
+    return batch
+
+
+def parse_json_body(text: str) -> ImportBatch:
+    """A JSON object (one record) or array (`line` is then the item's position, from 1)."""
+    batch = ImportBatch()
+    try:
+        body = json.loads(text or "null")
+    except json.JSONDecodeError as exc:
+        batch.problems.append(ImportProblem(None, "(body)", f"is not valid JSON ({exc.msg})"))
+        return batch
+    for line, item in (enumerate(body, start=1) if isinstance(body, list) else [(None, body)]):
+        batch.add(item, line)
+    return batch
+
+
+def _department_problems(line: int | None, record: CitizenRecord, skills: frozenset[str]) -> list[ImportProblem]:
+    entries = [("consultations", i, c.department) for i, c in enumerate(record.consultations)]
+    entries += [("open_items", i, item.department) for i, item in enumerate(record.open_items)]
+    return [ImportProblem(line, f"{kind}[{i}].department",
+                          f"'{department}' is not a configured skill ({', '.join(sorted(skills))})")
+            for kind, i, department in entries if department not in skills]
+
+
+def _duplicate_problems(batch: ImportBatch) -> list[ImportProblem]:
+    """An id or a registry number given twice in one batch (the later line is named)."""
+    problems, ids, numbers = [], {}, {}
+    for line, record in batch.records:
+        if record.id in ids:
+            problems.append(ImportProblem(line, "id", f"{record.id} is already on line {ids[record.id]}"))
+        ids.setdefault(record.id, line)
+        number = record.registry_number
+        if number and number in numbers and numbers[number][1] != record.id:
+            first_line, first_id = numbers[number]
+            problems.append(ImportProblem(line, "registry_number",
+                                          f"{number} is also given to {first_id} on line {first_line}"))
+        elif number:
+            numbers.setdefault(number, (line, record.id))
+    return problems
 
 
 def name_key(name: str, birth_year: object) -> str:
@@ -112,11 +197,13 @@ SEARCH_LIMIT = 20
 class CitizenRegistry:
     """Citizen records in Redis; also the interpreter's CitizenDirectory."""
 
-    def __init__(self, redis_client, keys: Keys, country_code: str = "82") -> None:
+    def __init__(self, redis_client, keys: Keys, country_code: str = "82", *, skills: Iterable[str]) -> None:
         self._redis = redis_client
         self._keys = keys
         self._country_code = country_code
+        self._skills = frozenset(skills)  # the departments a consultation or an open item may name
         self._find = redis_client.register_script(FIND_CITIZEN)
+        self._import = redis_client.register_script(IMPORT_CITIZENS)
         self._record_key = keys.citizen
         self._consultations_key = keys.citizen_consultations
         self._by_phone = keys.citizen_by_phone
@@ -125,29 +212,59 @@ class CitizenRegistry:
     def count(self) -> int:
         return self._redis.hlen(self._keys.citizen_ids)
 
-    def import_records(self, records: Iterable[CitizenRecord]) -> int:
-        """Insert or replace records (consultation history is replaced by the imported one)."""
-        pipe = self._redis.pipeline(transaction=True)
-        count = 0
+    def import_records(self, records: ImportBatch | Iterable[CitizenRecord]) -> int:
+        """Insert or replace records (consultation history is replaced by the imported one).
+
+        CitizensRefused lists every problem of the batch, and nothing is written."""
+        batch = records if isinstance(records, ImportBatch) else ImportBatch.of(records)
+        problems = [*batch.problems, *self._rule_problems(batch)]
+        problems += self._store(batch.records, check_only=bool(problems))
+        if problems:
+            raise CitizensRefused(sorted(problems, key=lambda problem: problem.line or 0))
+        self._index_names(record for _, record in batch.records)
+        return len(batch.records)
+
+    def _index_names(self, records: Iterable[CitizenRecord]) -> None:
+        """The desk's search by name and birth year (a renamed citizen's old entry is filtered
+        out by `search`)."""
+        pipe = self._redis.pipeline(transaction=False)
         for record in records:
-            body = record.model_dump(mode="json", exclude={"consultations"})
-            body["phones"] = [normalize_phone(p, self._country_code) for p in record.phones]
-            pipe.set(self._record_key(record.id), json.dumps(body, ensure_ascii=False))
-            pipe.hset(self._keys.citizen_ids, record.id, "1")
-            for phone in body["phones"]:
-                pipe.hset(self._by_phone, phone, record.id)
-            if record.registry_number:
-                pipe.hset(self._by_number, record.registry_number, record.id)
             if record.birth_year:
                 pipe.sadd(self._keys.citizen_by_name(name_key(record.name, record.birth_year)), record.id)
-            history = self._consultations_key(record.id)
-            pipe.delete(history)
-            newest_first = sorted(record.consultations, key=lambda c: c.at, reverse=True)
-            if newest_first:
-                pipe.rpush(history, *(c.model_dump_json() for c in newest_first))
-            count += 1
         pipe.execute()
-        return count
+
+    def _rule_problems(self, batch: ImportBatch) -> list[ImportProblem]:
+        problems = _duplicate_problems(batch)
+        for line, record in batch.records:
+            problems += [ImportProblem(line, f"phones[{i}]", reason) for i, phone in enumerate(record.phones)
+                         if (reason := phone_problem(phone, self._country_code))]
+            problems += _department_problems(line, record, self._skills)
+        return problems
+
+    def _store(self, records: list[tuple[int | None, CitizenRecord]], check_only: bool) -> list[ImportProblem]:
+        """Run IMPORT_CITIZENS; the registry numbers held by citizens outside the batch."""
+        if not records:
+            return []
+        entries, stream = [], []
+        for _, record in records:
+            body = record.model_dump(mode="json", exclude={"consultations"})
+            body["phones"] = list(dict.fromkeys(normalize_phone(p, self._country_code) for p in record.phones))
+            history = sorted(record.consultations, key=lambda c: c.at, reverse=True)
+            entries.append({"id": record.id, "number": record.registry_number or "", "phones": body["phones"],
+                            "history": len(history)})
+            stream += [json.dumps(body, ensure_ascii=False), *(c.model_dump_json() for c in history)]
+        keys = [self._keys.citizen_ids, self._by_phone, self._by_number]
+        reply = self._import(keys=keys, args=[self._keys.citizen_record_prefix, "1" if check_only else "0",
+                                               json.dumps(entries), *stream])
+        return [self._conflict(records, *reply[i:i + 3]) for i in range(0, len(reply), 3)]
+
+    @staticmethod
+    def _conflict(records, position, number, holder) -> ImportProblem:
+        line, record = records[int(position) - 1]
+        holder = holder.decode() if isinstance(holder, bytes) else holder
+        number = number.decode() if isinstance(number, bytes) else number
+        return ImportProblem(line, "registry_number",
+                             f"{number} already belongs to citizen {holder}; {record.id} cannot have it too")
 
     def get(self, citizen_id: str) -> dict:
         raw = self._redis.get(self._record_key(citizen_id))
@@ -182,16 +299,15 @@ class CitizenRegistry:
         return [r for r in records if _matches(r, name, birth_year, phone and self._phone(phone), registry_number)]
 
     def _search_ids(self, name: str, birth_year: str, phone: str, registry_number: str) -> list[str]:
-        if phone:
-            found = self._redis.hget(self._by_phone, self._phone(phone))
-        elif registry_number:
+        if phone:  # a shared phone's entry lists every holder
+            return _text(self._redis.hget(self._by_phone, self._phone(phone)) or "").split()
+        if registry_number:
             found = self._redis.hget(self._by_number, registry_number)
-        elif name and birth_year:
+            return [_text(found)] if found else []
+        if name and birth_year:
             return sorted(_text(m) for m in self._redis.smembers(self._keys.citizen_by_name(name_key(name, birth_year))))
-        else:
-            raise BadRequest("query", "이름과 출생연도, 전화번호 또는 등록번호를 입력하세요 / "
-                                      "give a name with a birth year, a phone or a registry number")
-        return [_text(found)] if found else []
+        raise BadRequest("query", "이름과 출생연도, 전화번호 또는 등록번호를 입력하세요 / "
+                                  "give a name with a birth year, a phone or a registry number")
 
     def _phone(self, phone: str) -> str:
         return normalize_phone(phone, self._country_code)

@@ -9,6 +9,9 @@ free agent is tried).
 Side effects run on a small thread pool so a webhook turn never waits on Twilio's REST
 API. If this process dies in between, the reservation simply times out and the call is
 offered again: nothing is lost.
+
+A ring the call no longer wants (the citizen left while it rang, or while it was being
+placed) is cancelled at once, so no agent answers a call that is gone.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from typing import Protocol
 
 from hotline.errors import TelephonyUnavailable
 from hotline.profile import build_profile, department_names
-from routing import ReservationExpired, RoutingError
+from routing import CallPhase, ReservationExpired, RoutingError
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +31,8 @@ LEG_MEMORY_SECONDS = 24 * 3600  # the agent leg of a call is remembered this lon
 
 class AgentRinger(Protocol):
     def ring(self, call_id: str, agent_id: str, endpoint: str) -> str: ...
-    def hang_up(self, leg_id: str) -> None: ...
+    def hang_up(self, leg_id: str) -> None: ...  # an answered leg
+    def cancel(self, leg_id: str) -> None: ...  # a leg still ringing
 
 
 class Dispatcher:
@@ -126,6 +130,15 @@ class Dispatcher:
             self._give_back(reservation, "ring-failed")
             return
         self._legs.remember(reservation.call_id, channel, leg_id)
+        if not self._still_offered(reservation):
+            self.cancel_ring(reservation.call_id)  # the citizen left while the ring was being placed
+
+    def _still_offered(self, reservation) -> bool:
+        try:
+            record = self._routing.call(reservation.call_id)
+        except RoutingError:
+            return False
+        return record.agent_id == reservation.agent_id and record.state in (CallPhase.RESERVED, CallPhase.CONNECTED)
 
     def _give_back(self, reservation, reason: str) -> None:
         self._pops.clear(reservation.agent_id)
@@ -143,6 +156,27 @@ class Dispatcher:
                 ringer.hang_up(leg[1])
             except TelephonyUnavailable as exc:
                 log.warning("%s", exc)
+
+    def cancel_ring(self, call_id: str) -> None:
+        """Stop the agent's phone ringing for a call that no longer wants it (the leg is
+        taken from memory first, so two cancellers stop it once)."""
+        leg = self._legs.take(call_id)
+        ringer = self._ringers.get(leg[0]) if leg else None
+        if ringer is None:
+            return
+        if leg[0] in self._inline_channels:
+            self._cancel_logged(ringer, call_id, leg[1])
+        else:
+            self._executor.submit(self._cancel_logged, ringer, call_id, leg[1])
+
+    @staticmethod
+    def _cancel_logged(ringer: AgentRinger, call_id: str, leg_id: str) -> None:
+        try:
+            ringer.cancel(leg_id)
+        except TelephonyUnavailable as exc:
+            log.warning("could not stop the ring of call %s: %s", call_id, exc)
+        except Exception:  # a thread-pool task must never die silently
+            log.exception("cancelling the ring of call %s failed", call_id)
 
     def forget_leg(self, call_id: str) -> None:
         self._legs.forget(call_id)
@@ -171,10 +205,21 @@ class AgentLegs:
 
     def of(self, call_id: str) -> tuple[str, str] | None:
         """(channel, leg id) of the agent's leg of a call, if one was rung."""
-        value = self._redis.get(self._keys.agent_leg(call_id))
+        return self._parse(self._redis.get(self._keys.agent_leg(call_id)))
+
+    def take(self, call_id: str) -> tuple[str, str] | None:
+        """(channel, leg id) of the call's agent leg, forgotten in the same step."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.get(self._keys.agent_leg(call_id))
+        pipe.delete(self._keys.agent_leg(call_id))
+        value = pipe.execute()[0]
+        return self._parse(value)
+
+    @staticmethod
+    def _parse(value) -> tuple[str, str] | None:
         if not value:
             return None
-        channel, _, leg_id = value.partition(" ")
+        channel, _, leg_id = (value.decode() if isinstance(value, bytes) else value).partition(" ")
         return channel, leg_id
 
     def forget(self, call_id: str) -> None:

@@ -5,9 +5,11 @@ dashboards match on it); `http_status` is what the REST API answers with.
 """
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 from routing.errors import OneCallError
 
-__all__ = ["OneCallError", "ConfigInvalid", "BadRequest", "Unauthorized", "NoSuchCitizen", "TelephonyUnavailable",
+__all__ = ["OneCallError", "ConfigInvalid", "BadRequest", "ImportProblem", "CitizensRefused", "Unauthorized", "NoSuchCitizen", "TelephonyUnavailable",
            "TtsUnavailable", "TtsVoiceUnknown", "TtsFailed", "SoftphoneUnavailable", "NotYourAgent"]
 
 
@@ -33,6 +35,29 @@ class BadRequest(OneCallError):
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}", details={"field": field, "reason": reason})
         self.field = field
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One thing wrong in a citizen import: the line (None for a lone record), field, reason."""
+
+    line: int | None
+    field: str
+    reason: str
+
+    def text(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        return f"{where}{self.field}: {self.reason}"
+
+
+class CitizensRefused(BadRequest):
+    """A citizen import refused whole; `problems` lists every problem of every line."""
+
+    def __init__(self, problems: list[ImportProblem]) -> None:
+        OneCallError.__init__(self, "\n".join(problem.text() for problem in problems),
+                              details={"problems": [asdict(problem) for problem in problems]})
+        self.problems = problems
+        self.field = problems[0].field if problems else ""
 
 
 class Unauthorized(OneCallError):

@@ -50,24 +50,30 @@ def _redis_url_for_tools(settings) -> str:
 
 
 def cmd_citizens_import(args) -> int:
+    """Import a JSON-lines file whole, or print one line per problem and exit 2."""
     import redis
 
     from hotline.citizens import CitizenRegistry, parse_json_lines
+    from hotline.errors import CitizensRefused
     from routing.keys import Keys
 
     config = _load_config_or_exit(_config_path(args))
     settings = load_settings(instance_dir=INSTANCE_DIR)
     try:
         with open(args.file, encoding="utf-8") as lines:
-            records = parse_json_lines(lines)
-    except OSError as exc:
-        print(f"{args.file}: cannot be read: {exc.strerror}", file=sys.stderr)
-        return 2
-    except OneCallError as exc:
-        print(f"{args.file}: {exc.message}", file=sys.stderr)
+            batch = parse_json_lines(lines)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"{args.file}: cannot be read: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return 2
     client = redis.Redis.from_url(_redis_url_for_tools(settings), decode_responses=True)
-    count = CitizenRegistry(client, Keys(config.hotline.id), config.hotline.country_code).import_records(records)
+    registry = CitizenRegistry(client, Keys(config.hotline.id), config.hotline.country_code, skills=config.skills)
+    try:
+        count = registry.import_records(batch)
+    except CitizensRefused as exc:
+        for problem in exc.problems:
+            print(f"{args.file}: {problem.text()}", file=sys.stderr)
+        print(f"{args.file}: nothing imported ({len(exc.problems)} problems)", file=sys.stderr)
+        return 2
     print(f"imported {count} citizens into hotline {config.hotline.id}")
     return 0
 
@@ -84,43 +90,75 @@ def _bootstrap(config, settings) -> None:
         application.stop()
 
 
-def cmd_serve(args) -> int:
-    from onecall.redis_server import resolve_redis_url
-    from onecall.server import run_gunicorn
+def _take_instance_or_exit():
+    """This folder's instance lock, or exit 2: another `serve` runs here (its files stay untouched)."""
+    from onecall.instance_lock import InstanceInUse, lock_instance
+
+    try:
+        return lock_instance(INSTANCE_DIR)
+    except InstanceInUse as exc:
+        print(exc.message, file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _refuse_busy_port(host: str, port: int) -> None:
+    """Exit 2 before starting anything when another program listens on host:port."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            print(f"cannot serve: {host}:{port} is already in use ({exc.strerror})", file=sys.stderr)
+            raise SystemExit(2)
+
+
+def _print_banner(config, settings, base: str, redis_url: str, embedded) -> None:
     from telephony.twilio.urls import TwilioUrls
 
-    config_path = _config_path(args)
-    config = _load_config_or_exit(config_path)
-    os.environ["ONECALL_CONFIG"] = config_path
-    settings = load_settings(instance_dir=INSTANCE_DIR)
-    redis_url, embedded = resolve_redis_url()
-    os.environ["REDIS_URL"] = redis_url  # workers inherit it
-    INSTANCE_DIR.mkdir(exist_ok=True)
-    if embedded is not None:
-        REDIS_URL_FILE.write_text(redis_url)
-    if not os.environ.get("TWILIO_ACCOUNT_SID") and not os.environ.get("TWILIO_API_BASE_URL"):
-        os.environ["TWILIO_API_BASE_URL"] = DEMO_TWILIO_API  # `onecall call` plays Twilio's API here
-    base = settings.public_url or f"http://{args.host}:{args.port}"
-    _bootstrap(config, settings.with_redis(redis_url))
     print(f"OneCall {config.hotline.name.get('en', config.hotline.id)}: {len(config.agents)} agents, "
           f"{len(config.skills)} skills")
     twilio_urls = TwilioUrls(base)
     print(f"  Twilio voice webhook: {twilio_urls.voice}   (status callback: {twilio_urls.status})")
     print(f"  agent desktop:        {base}/desk/")
-    print(f"  Redis:                {redis_url}{' (embedded)' if embedded else ''}")
+    where = f" (embedded, data in {INSTANCE_DIR}/)" if embedded else ""
+    print(f"  Redis:                {redis_url}{where}")
     if settings.demo_secrets:
         print(f"  demo secrets in {INSTANCE_DIR / 'secrets.json'} (API token: {settings.api_token})")
-    driver = None
     if settings.ami is not None:
         print(f"  Asterisk AMI:         {settings.ami.host}:{settings.ami.port} as {settings.ami.username}; "
               f"FastAGI on {settings.ami.agi_host}:{settings.ami.agi_port}")
-        driver = _start_asterisk_driver(config_path)
+
+
+def cmd_serve(args) -> int:
+    from onecall.redis_server import resolve_redis_url
+    from onecall.server import run_gunicorn
+
+    config_path = _config_path(args)
+    config = _load_config_or_exit(config_path)
+    os.environ["ONECALL_CONFIG"] = config_path
+    lock = _take_instance_or_exit()  # first: a refused second server must not touch this folder
+    _refuse_busy_port(args.host, args.port)
+    settings = load_settings(instance_dir=INSTANCE_DIR)
+    redis_url, embedded = resolve_redis_url(data_dir=INSTANCE_DIR, keep_open=(lock.fileno(),))
+    os.environ["REDIS_URL"] = redis_url  # workers inherit it
+    if embedded is not None:
+        REDIS_URL_FILE.write_text(redis_url)
+    if not os.environ.get("TWILIO_ACCOUNT_SID") and not os.environ.get("TWILIO_API_BASE_URL"):
+        os.environ["TWILIO_API_BASE_URL"] = DEMO_TWILIO_API  # `onecall call` plays Twilio's API here
+    base = settings.public_url or f"http://{args.host}:{args.port}"
     try:
-        run_gunicorn(host=args.host, port=args.port, workers=args.workers, threads=args.threads, base_url=base)
+        _bootstrap(config, settings.with_redis(redis_url))
+        _print_banner(config, settings, base, redis_url, embedded)
+        driver = _start_asterisk_driver(config_path) if settings.ami is not None else None
+        try:
+            run_gunicorn(host=args.host, port=args.port, workers=args.workers, threads=args.threads, base_url=base)
+        finally:
+            if driver is not None:
+                driver.terminate()
+                driver.wait(timeout=10)
     finally:
-        if driver is not None:
-            driver.terminate()
-            driver.wait(timeout=10)
         if embedded is not None:
             REDIS_URL_FILE.unlink(missing_ok=True)
             embedded.stop()

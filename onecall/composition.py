@@ -40,6 +40,7 @@ from telephony.asterisk.channels import AsteriskState
 from telephony.asterisk.driver import AsteriskDriver, agent_devices
 from telephony.asterisk.events import AsteriskEvents
 from telephony.asterisk.ringer import AsteriskRinger
+from telephony.twilio.legs import TwilioLegs
 from telephony.twilio.liveness import CallLiveness
 from telephony.twilio.ringer import TwilioRinger
 from telephony.twilio.signature import TwilioSignatureCheck
@@ -117,7 +118,7 @@ def build_application(config: OneCallConfig, settings: Settings, *, base_url: st
     routing = RoutingStore(client, namespace=config.hotline.id,
                            reservation_timeout=config.routing.reservation_timeout_seconds,
                            wrapup_seconds=config.routing.wrapup_seconds)
-    registry = CitizenRegistry(client, keys, config.hotline.country_code)
+    registry = CitizenRegistry(client, keys, config.hotline.country_code, skills=config.skills)
     sessions = CallSessions(client, keys)
     interpreter = Interpreter(config.flow, default_language=config.hotline.default_language,
                               fallback_skill=config.routing.fallback_skill)
@@ -139,7 +140,8 @@ def build_application(config: OneCallConfig, settings: Settings, *, base_url: st
     twilio_urls = TwilioUrls(base_url_of(settings, base_url))
     twilio_ringer = TwilioRinger(settings.twilio_account_sid, settings.twilio_auth_token,
                                  caller_id=config.hotline.number, ring_timeout=config.routing.ring_timeout_seconds,
-                                 urls_for=twilio_urls.agent_leg, api_base_url=settings.twilio_api_base_url)
+                                 urls_for=twilio_urls.agent_leg, legs=TwilioLegs(client, keys),
+                                 api_base_url=settings.twilio_api_base_url)
     asterisk_state = AsteriskState(client, keys)
     asterisk_ringer = AsteriskRinger(asterisk_state, agent_devices(config))
     dispatcher.register_ringer(TWILIO, twilio_ringer)
@@ -162,11 +164,12 @@ def build_twilio(application: Application, settings: Settings) -> TwilioDriver:
     application.calls.watch(TWILIO, liveness)
     voice = TwilioVoice(calls=application.calls, sessions=application.sessions, routing=application.routing,
                         renderer=renderer, urls=application.twilio_urls, liveness=liveness,
-                        dispatcher=application.dispatcher, default_language=config.hotline.default_language,
+                        dispatcher=application.dispatcher, legs=TwilioLegs(application.redis, application.keys),
+                        default_language=config.hotline.default_language,
                         wait_announcement_seconds=config.routing.wait_announcement_seconds)
     def check_liveness() -> list[str]:
         return liveness.reconcile(application.routing, application.twilio_ringer.status,
-                                  application.dispatcher.dispatch)
+                                  application.calls.ended)
 
     application.background.add_check(check_liveness, liveness.stale_after / 2)
     return TwilioDriver(renderer=renderer, liveness=liveness, voice=voice,

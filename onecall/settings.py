@@ -3,7 +3,7 @@
 | variable | meaning |
 | --- | --- |
 | ONECALL_CONFIG | config file (default ./config.yaml) |
-| REDIS_URL | Redis to use; unset: an embedded redis-server is started |
+| REDIS_URL | Redis to use; unset: `onecall serve` starts an embedded redis-server keeping its data in instance/ |
 | ONECALL_PUBLIC_URL | base URL Twilio uses to reach OneCall (signatures are checked against it) |
 | TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN | the Twilio account (the token also checks webhook signatures) |
 | TWILIO_API_BASE_URL | Twilio REST API base (default https://api.twilio.com) |

@@ -16,6 +16,7 @@ that in Redis Cluster every key a script touches lives in one slot.
 | citizen-by-name:<name>\\|<birth year> | set | citizen ids of that name and birth year (the desk's search) | `hotline.citizens` |
 | agent-leg:<call id> | string | "<channel> <leg id>" of the agent's leg, to hang it up | `hotline.dispatch` |
 | call-seen | zset | routed Twilio calls -> when last seen | `telephony.twilio.liveness` |
+| twilio-leg:<call id> | string | the name OneCall gave the Twilio agent leg the call is offered on now | `telephony.twilio.legs` |
 | ast:calls, ast:legs, ast:leg-of, ast:leg-channel, ast:requests, ast:unreachable, ast:owner:<host>:<port> | hashes, list, set, string | Asterisk channels, AMI requests, the AMI owner's lease | `telephony.asterisk.channels` |
 """
 from __future__ import annotations
@@ -50,7 +51,7 @@ class Keys:
         self.deliveries_failed = p + "deliveries:failed"  # list of delivery ids given up on
         self.citizen_record_prefix = p + "citizen:"  # + citizen id (FIND_CITIZEN builds it)
         self.citizen_ids = p + "citizen-ids"  # hash citizen id -> 1
-        self.citizen_by_phone = p + "citizen-by-phone"  # hash E.164 phone -> citizen id
+        self.citizen_by_phone = p + "citizen-by-phone"  # hash E.164 phone -> citizen id ("C-1 C-2" when shared)
         self.citizen_by_number = p + "citizen-by-number"  # hash registry number -> citizen id
         self.call_outcomes = p + "call-outcomes"  # hash call id -> outcome JSON
         # -- drivers ------------------------------------------------------------------------
@@ -107,5 +108,8 @@ class Keys:
         return f"{self.prefix}agent-leg:{call_id}"
 
     # -- drivers --------------------------------------------------------------------------------
+    def twilio_leg(self, call_id: str) -> str:
+        return f"{self.prefix}twilio-leg:{call_id}"  # string: the current ring's leg name
+
     def asterisk_owner(self, host: str, port: int) -> str:
         return f"{self.prefix}ast:owner:{host}:{port}"

@@ -1,6 +1,6 @@
 """Every Lua script of OneCall. Each routing state change is exactly one of these; the
-last ones serve the application and the drivers (due-work claims, the IVR's citizen
-lookup, the agents' last calls and their outcomes, the AMI owner's lease).
+others serve the application and the drivers (due-work claims, the citizen registry's
+import and the IVR's lookup, the agents' last calls and their outcomes, the AMI owner's lease).
 
 Modelled on rq's ``scripts.py``: each script is a module constant with a header listing
 its KEYS and ARGV; its user registers it once per client (``register_script``); the
@@ -480,14 +480,95 @@ FIND_CITIZEN = r"""
 -- citizen id and the record says whether the citizen is served first.
 -- KEYS[1] index hash (citizen-by-phone or citizen-by-number)
 -- ARGV[1] phone (E.164) or registry number   ARGV[2] record key prefix "oc:{<ns>}:citizen:"
--- Reply: {citizen id, 1 if vulnerable else 0}, or nil when the index has no entry or the
--- entry's record is gone. The record key carries the hash tag of KEYS[1] (one slot).
+-- Reply: {citizen id, 1 if vulnerable else 0}, or nil when the index has no entry, the
+-- entry's record is gone, or the phone is shared ("C-1 C-2": a household's line names
+-- nobody by itself). The record key carries the hash tag of KEYS[1] (one slot).
 local id = redis.call('HGET', KEYS[1], ARGV[1])
-if not id then return false end
+if not id or string.find(id, ' ', 1, true) then return false end
 local raw = redis.call('GET', ARGV[2] .. id)
 if not raw then return false end
 local vulnerable = cjson.decode(raw).vulnerable == true
 return {id, vulnerable and 1 or 0}
+"""
+
+IMPORT_CITIZENS = r"""
+-- IMPORT_CITIZENS: insert or replace a batch of citizen records, all or nothing.
+-- A registry number belongs to one citizen: a number held by a citizen outside the batch
+-- refuses the whole batch. A phone may be shared; its index entry lists the holders,
+-- separated by spaces. A replaced record gives up the numbers and phones it no longer has.
+-- KEYS[1] citizen-ids hash   KEYS[2] citizen-by-phone hash   KEYS[3] citizen-by-number hash
+-- ARGV[1] record key prefix "oc:{<ns>}:citizen:" (record: P..id, history: P..id..":consultations")
+-- ARGV[2] "1": only look for conflicts, write nothing
+-- ARGV[3] the batch, JSON [{"id", "number" ("" for none), "phones": [E.164...], "history": n}...]
+-- ARGV[4..] per record in batch order: its body (JSON), then its n consultations, newest first
+-- Reply: {} when imported (or, checking, when nothing is in the way); else, writing nothing,
+-- a flat list {batch position (1-based), registry number, holder id, ...}.
+local prefix = ARGV[1]
+local batch = cjson.decode(ARGV[3])
+local in_batch = {}
+for _, entry in ipairs(batch) do in_batch[entry.id] = true end
+
+local conflicts = {}
+for position, entry in ipairs(batch) do
+  if entry.number ~= '' then
+    local holder = redis.call('HGET', KEYS[3], entry.number)
+    if holder and holder ~= entry.id and not in_batch[holder]
+        and redis.call('EXISTS', prefix .. holder) == 1 then
+      table.insert(conflicts, position)
+      table.insert(conflicts, entry.number)
+      table.insert(conflicts, holder)
+    end
+  end
+end
+if #conflicts > 0 or ARGV[2] == '1' then return conflicts end
+
+local function holders_except(index, value, id)
+  local rest = {}
+  local held = redis.call('HGET', index, value)
+  if held then
+    for other in string.gmatch(held, '%S+') do
+      if other ~= id and redis.call('EXISTS', prefix .. other) == 1 then table.insert(rest, other) end
+    end
+  end
+  return rest
+end
+
+local function release(index, value, id)
+  local rest = holders_except(index, value, id)
+  if #rest == 0 then redis.call('HDEL', index, value)
+  else redis.call('HSET', index, value, table.concat(rest, ' ')) end
+end
+
+local function release_old(id)
+  local old = redis.call('GET', prefix .. id)
+  if not old then return end
+  old = cjson.decode(old)
+  if type(old.phones) == 'table' then
+    for _, phone in ipairs(old.phones) do release(KEYS[2], phone, id) end
+  end
+  if type(old.registry_number) == 'string' and redis.call('HGET', KEYS[3], old.registry_number) == id then
+    redis.call('HDEL', KEYS[3], old.registry_number)
+  end
+end
+
+local cursor = 4
+for _, entry in ipairs(batch) do
+  local id = entry.id
+  release_old(id)
+  redis.call('SET', prefix .. id, ARGV[cursor])
+  redis.call('HSET', KEYS[1], id, '1')
+  for _, phone in ipairs(entry.phones) do
+    local holders = holders_except(KEYS[2], phone, id)
+    table.insert(holders, id)
+    redis.call('HSET', KEYS[2], phone, table.concat(holders, ' '))
+  end
+  if entry.number ~= '' then redis.call('HSET', KEYS[3], entry.number, id) end
+  local history = prefix .. id .. ':consultations'
+  redis.call('DEL', history)
+  for i = 1, entry.history do redis.call('RPUSH', history, ARGV[cursor + i]) end
+  cursor = cursor + 1 + entry.history
+end
+return {}
 """
 
 KEEP_LAST_CALL = r"""
@@ -572,6 +653,7 @@ ALL_SCRIPTS = {
     "queue_position": QUEUE_POSITION,
     "claim_due": CLAIM_DUE,
     "find_citizen": FIND_CITIZEN,
+    "import_citizens": IMPORT_CITIZENS,
     "keep_last_call": KEEP_LAST_CALL,
     "save_outcome": SAVE_OUTCOME,
     "replace_last_call": REPLACE_LAST_CALL,

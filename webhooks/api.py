@@ -9,18 +9,18 @@
 | GET /api/citizens/<id> | one citizen's profile as agents see it |
 
 Errors are JSON `{"error": <stable id>, "message": ..., "details": {...}}`: 401 wrong token, 400 bad body
-(the field named), 404 unknown agent or citizen, 409 a change the agent's state forbids.
+(the field named; a refused citizen import lists every problem in `details.problems`, each
+`{"line", "field", "reason"}`), 404 unknown agent or citizen, 409 a change the agent's state forbids.
 """
 from __future__ import annotations
 
 import hmac
-import json
 from dataclasses import asdict
 
 from flask import Blueprint, current_app, jsonify, request
 
-from hotline.citizens import parse_json_lines, parse_record
-from hotline.errors import BadRequest, Unauthorized
+from hotline.citizens import parse_json_body, parse_json_lines
+from hotline.errors import CitizensRefused, ImportProblem, Unauthorized
 from webhooks.jsonio import json_object_body
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -56,18 +56,14 @@ def waiting_calls():
 
 @bp.post("/citizens")
 def import_citizens():
+    text = request.get_data(as_text=True)
     if request.mimetype in ("application/x-ndjson", "application/jsonl", "text/plain"):
-        records = parse_json_lines(request.get_data(as_text=True).splitlines())
+        batch = parse_json_lines(text.splitlines())
     else:
-        try:
-            body = json.loads(request.get_data(as_text=True) or "null")
-        except json.JSONDecodeError as exc:
-            raise BadRequest("(body)", f"is not valid JSON ({exc.msg})") from None
-        items = body if isinstance(body, list) else [body]
-        records = [parse_record(item, f"[{index}]" if isinstance(body, list) else "") for index, item in enumerate(items)]
-    if not records:
-        raise BadRequest("(body)", "holds no citizen records")
-    return jsonify({"imported": _web().registry.import_records(records)}), 201
+        batch = parse_json_body(text)
+    if not batch.records and not batch.problems:
+        raise CitizensRefused([ImportProblem(None, "(body)", "holds no citizen records")])
+    return jsonify({"imported": _web().registry.import_records(batch)}), 201
 
 
 @bp.get("/citizens/<citizen_id>")

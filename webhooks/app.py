@@ -9,30 +9,56 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
+from hotline.agents import AgentDesk
+from hotline.audio.render import PromptAudio
+from hotline.citizens import CitizenRegistry
+from hotline.config import AgentConfig, HotlineConfig
 from hotline.errors import OneCallError
+from hotline.screenpop import ScreenPops
+from routing import RoutingStore
 from webhooks.forms import OneCallRequest
 from webhooks.jsonio import error_response, http_error_response
+
+
+class TwilioTurns(Protocol):
+    """What the web tier asks of the Twilio driver (`telephony.twilio.voice.TwilioVoice`)."""
+
+    def incoming(self, call_sid: str, caller: str) -> str: ...
+    def gathered(self, call_sid: str, caller: str, digits: str, speech: str, confidence: str) -> str: ...
+    def no_input(self, call_sid: str, caller: str) -> str: ...
+    def waiting(self, call_sid: str) -> str: ...
+    def queue_exit(self, call_sid: str) -> str: ...
+    def call_status(self, call_sid: str, status: str) -> None: ...
+    def agent_answered(self, call_id: str, agent_id: str) -> str: ...
+    def agent_leg_status(self, call_id: str, agent_id: str, status: str) -> None: ...
+    def keep_on_the_line(self, call_sid: str, caller: str, error: Exception) -> str: ...
+
+
+class SignatureCheck(Protocol):
+    """`telephony.twilio.signature.TwilioSignatureCheck`."""
+
+    def is_valid(self, environ: dict, path: str, params, signature: str) -> bool: ...
 
 
 @dataclass(frozen=True)
 class WebServices:
     """Everything the web tier uses, built by the composition root."""
 
-    twilio_voice: Any  # telephony.twilio.voice.TwilioVoice
-    twilio_signature: Any  # telephony.twilio.signature.TwilioSignatureCheck
-    desk: Any  # hotline.agents.AgentDesk
-    pops: Any  # hotline.screenpop.ScreenPops
-    registry: Any  # hotline.citizens.CitizenRegistry
-    routing: Any  # routing.RoutingStore
-    prompt_audio: Any  # hotline.audio.render.PromptAudio
-    agent_config: Callable[[str], Any]  # agent id -> its AgentConfig, or None
-    hotline: Any  # hotline.config.HotlineConfig
+    twilio_voice: TwilioTurns
+    twilio_signature: SignatureCheck
+    desk: AgentDesk
+    pops: ScreenPops
+    registry: CitizenRegistry
+    routing: RoutingStore
+    prompt_audio: PromptAudio
+    agent_config: Callable[[str], AgentConfig | None]
+    hotline: HotlineConfig
     api_token: str
     secret_key: str
     ping: Callable[[], object]  # raises when Redis does not answer

@@ -84,26 +84,27 @@ def call_status():
     return Response(status=204)
 
 
-def _reservation_args() -> tuple[str, str]:
+def _leg_args() -> tuple[str, str, str]:
+    """The call, agent and leg name an agent leg's URLs carry (`TwilioUrls.agent_leg`)."""
     call_id, agent_id = request.args.get("call", ""), request.args.get("agent", "")
     if not call_id or not agent_id:
         abort(400, "call and agent are required")
-    return call_id, agent_id
+    return call_id, agent_id, request.args.get("leg", "")
 
 
 @bp.post(urls.AGENT_ANSWER)
 def agent_answered():
-    return twiml(_voice().agent_answered(*_reservation_args()))
+    return twiml(_voice().agent_answered(*_leg_args()))
 
 
 @bp.post(urls.AGENT_STATUS)
 def agent_leg_status():
-    call_id, agent_id = _reservation_args()
-    _voice().agent_leg_status(call_id, agent_id, request.form.get("CallStatus", ""))
+    _voice().agent_leg_status(*_leg_args(), request.form.get("CallStatus", ""))
     return Response(status=204)
 
 
-CALLER_TURNS = {"twilio.incoming_call", "twilio.gathered", "twilio.no_input", "twilio.waiting"}
+# The hold loop (`twilio.waiting`) is not one: it answers hold TwiML even when it fails.
+CALLER_TURNS = {"twilio.incoming_call", "twilio.gathered", "twilio.no_input"}
 
 
 @bp.errorhandler(Exception)

@@ -76,6 +76,10 @@ class AsteriskState:
         call_id, _, agent_id = value.partition(" ")
         return call_id, agent_id
 
+    def latest_leg(self, call_id: str) -> str | None:
+        """The leg of the call's latest ring: the one that accepted it, or the one ringing."""
+        return self.redis.hget(self.leg_of_key, call_id)
+
     def legs(self) -> dict[str, tuple[str, str]]:
         return {leg: tuple(v.split(" ", 1)) for leg, v in self.redis.hgetall(self.legs_key).items()}
 

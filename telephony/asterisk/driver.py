@@ -202,6 +202,7 @@ class AsteriskDriver:
     # -- AMI actions asked for through Redis ------------------------------------------------
     async def _take_requests(self) -> None:
         client = redis.asyncio.Redis.from_url(self._redis_url, decode_responses=True)
+        redis_was_away = False
         try:
             # Also ends on `stopped`: redis.asyncio can swallow a cancellation that lands while a
             # BLPOP is blocked, and the task would then loop on after close() cancelled it.
@@ -210,18 +211,30 @@ class AsteriskDriver:
                     item = await client.blpop([self.state.requests_key], timeout=REQUEST_POLL_SECONDS)
                 except redis.RedisError as exc:
                     log.warning("cannot read AMI requests from Redis (%s); retrying", exc)
+                    redis_was_away = True
                     await asyncio.sleep(REQUEST_POLL_SECONDS)
                     continue
-                if item is None:
-                    continue
-                try:
-                    request = json.loads(item[1])
-                except ValueError:
-                    log.error("skipped an AMI request that is not JSON: %r", item[1][:200])
-                    continue
-                await self.perform(request)
+                if redis_was_away:
+                    redis_was_away = False
+                    self._redis_is_back()
+                if item is not None:
+                    await self._perform_queued(item[1])
         finally:
             await client.aclose()
+
+    def _redis_is_back(self) -> None:
+        """Hang-ups that came while Redis was away could not be written down: compare with
+        Asterisk's live channels, as after an AMI reconnect."""
+        log.info("Redis is back: resyncing with Asterisk")
+        self.schedule_resync()
+
+    async def _perform_queued(self, raw: str) -> None:
+        try:
+            request = json.loads(raw)
+        except ValueError:
+            log.error("skipped an AMI request that is not JSON: %r", raw[:200])
+            return
+        await self.perform(request)
 
     async def perform(self, request: dict) -> None:
         try:
@@ -321,9 +334,9 @@ class AsteriskDriver:
         return record.state == CallPhase.RESERVED and record.agent_id == agent_id
 
     async def _hang_up(self, leg_id: str) -> None:
-        channel = self.state.leg_channel(leg_id)
-        if not channel:
-            return
+        # The channel name is known once the leg answered; until then its Uniqueid (which
+        # OneCall chose) names it: Asterisk looks a Hangup's Channel up by name, then by Uniqueid.
+        channel = self.state.leg_channel(leg_id) or leg_id
         try:
             await self.ami.action({"Action": "Hangup", "Channel": channel})
         except AmiUnavailable as exc:

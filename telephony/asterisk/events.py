@@ -5,7 +5,7 @@
 | FullyBooted | logged in (again): Asterisk may have restarted | resync with live channels |
 | OriginateResponse (Failure) | the agent's phone was not answered / busy / unreachable | call back to the head of its queue |
 | Hangup (citizen channel) | the citizen hung up | call ended, agent to wrap-up |
-| Hangup (agent leg) | the agent hung up | call ended (or, if not yet answered, given back) |
+| Hangup (agent leg) | the agent hung up | the call's latest leg only: call ended (or given back) |
 | DeviceStateChange, ContactStatus | an agent's phone became unreachable / came back | agent offline / available again |
 
 Events can come late, twice, out of order or not at all (the FastAGI sessions report the
@@ -66,7 +66,8 @@ class AsteriskEvents:
             return
         reason = ORIGINATE_REASONS.get(message.get("Reason", ""), "failed")
         log.info("agent %s did not take call %s: %s", leg[1], leg[0], reason)
-        self._calls.agent_missed(leg[0], leg[1], reason)
+        if self._state.latest_leg(leg[0]) == leg_id:  # an older ring's failure is not this offer's
+            self._calls.agent_missed(leg[0], leg[1], reason)
         self._state.forget_leg(leg_id)
 
     def on_hangup(self, message: dict) -> None:
@@ -109,15 +110,11 @@ class AsteriskEvents:
             self._keep_unreachable_out(agent_id)
 
     def agent_leg_gone(self, leg_id: str, call_id: str, agent_id: str, reason: str) -> None:
-        try:
-            record = self._routing.call(call_id)
-        except RoutingError:
-            record = None
-        if record is not None and record.agent_id == agent_id:
-            if record.state == CallPhase.CONNECTED:
-                self._calls.ended(call_id, reason)
-            elif record.state == CallPhase.RESERVED:
-                self._calls.agent_missed(call_id, agent_id, reason)
+        """An agent leg is gone. Only the call's latest leg (the one that accepted it, or the
+        one ringing now) may end the call or miss the offer; an older leg of the same call
+        (rung before a timeout, the agent since rung again) changes nothing."""
+        if self._state.latest_leg(call_id) == leg_id:
+            self._calls.agent_leg_ended(call_id, agent_id, reason)
         self._state.forget_leg(leg_id)
         self._keep_unreachable_out(agent_id)
 

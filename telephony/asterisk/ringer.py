@@ -35,6 +35,11 @@ class AsteriskRinger:
             raise TelephonyUnavailable(f"agent {agent_id} has no asterisk_device to ring")
         return self._state.ring(call_id, agent_id, device, self._owner_here)
 
+    def cancel(self, leg_id: str) -> None:
+        """A leg still ringing is hung up like an answered one: AMI's Hangup takes the
+        Uniqueid OneCall gave it (its ChannelId) as well as a channel name."""
+        self.hang_up(leg_id)
+
     def hang_up(self, leg_id: str) -> None:
         if self._owner_here is not None:
             self._owner_here({"op": "hangup", "leg": leg_id})

@@ -40,11 +40,14 @@ class CallLiveness:
     routed = seen
     ended = forget
 
-    def reconcile(self, routing, status_of: Callable[[str], str | None], dispatch, limit: int = 50) -> list[str]:
+    def reconcile(self, routing, status_of: Callable[[str], str | None], end: Callable[[str, str], None],
+                  limit: int = 50) -> list[str]:
         """Check calls not seen for a while; end those Twilio says are over. Returns them.
 
         `status_of(call_id)` gives Twilio's CallStatus, `GONE` for an unknown call, or None
-        when Twilio could not be asked (the call is then checked again later).
+        when Twilio could not be asked (the call is then checked again later). `end(call_id,
+        reason)` is the lifecycle's end of call, as if the hang-up had been reported: an agent
+        still rung for it is released and the ring cancelled.
         """
         now = self._clock()
         ended = []
@@ -59,7 +62,7 @@ class CallLiveness:
             status = status_of(call_id)
             if status == GONE or status in FINAL_CALL_STATUSES:
                 log.warning("call %s was %s at Twilio but still %s here: ending it", call_id, status, state)
-                dispatch(routing.end_call(call_id, f"caller-{status}-unreported"))
+                end(call_id, f"caller-{status}-unreported")
                 self.forget(call_id)
                 ended.append(call_id)
         return ended

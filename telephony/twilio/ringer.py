@@ -1,9 +1,11 @@
 """Twilio driver, outbound side: ring a reserved agent through Twilio's REST API.
 
 The agent's leg is a new outbound call to their endpoint (`client:<identity>` or a
-number). When they answer, Twilio fetches the answer URL, whose TwiML joins them to the
-caller's conference; the status callback reports no-answer/busy/failed so the call can
-go back to the head of its queue at once instead of waiting for the reservation timeout.
+number), named by OneCall before it is placed (`telephony.twilio.legs`). When they
+answer, Twilio fetches the answer URL, whose TwiML joins them to the caller's
+conference; the status callback reports no-answer/busy/failed so the call can go back
+to the head of its queue at once instead of waiting for the reservation timeout. A leg
+still ringing when the citizen leaves is cancelled (`cancel`).
 
 `api_base_url` points the official client at another host (a local fake in tests).
 """
@@ -15,23 +17,26 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from hotline.errors import TelephonyUnavailable
+from telephony.twilio.legs import TwilioLegs
 from telephony.twilio.statuses import GONE
 from telephony.twilio.urls import AgentLegUrls
 
 
 class TwilioRinger:
     def __init__(self, account_sid: str, auth_token: str, caller_id: str, ring_timeout: int,
-                 urls_for: Callable[[str, str], AgentLegUrls], api_base_url: str | None = None) -> None:
+                 urls_for: Callable[[str, str, str], AgentLegUrls], legs: TwilioLegs,
+                 api_base_url: str | None = None) -> None:
         self._client = Client(account_sid, auth_token)
         if api_base_url:
             self._client.api.base_url = api_base_url.rstrip("/")
         self._caller_id = caller_id
         self._ring_timeout = ring_timeout
         self._urls_for = urls_for
+        self._legs = legs
 
     def ring(self, call_id: str, agent_id: str, endpoint: str) -> str:
         """Place the agent's leg; returns its CallSid."""
-        urls = self._urls_for(call_id, agent_id)
+        urls = self._urls_for(call_id, agent_id, self._legs.name_next(call_id))
         try:
             leg = self._client.calls.create(
                 to=endpoint,
@@ -58,8 +63,16 @@ class TwilioRinger:
             return None
 
     def hang_up(self, leg_id: str) -> None:
-        """End one leg (used when the agent closes the call from the desktop)."""
+        """End one answered leg (used when the agent closes the call from the desktop)."""
+        self._update(leg_id, "completed")
+
+    def cancel(self, leg_id: str) -> None:
+        """Stop a leg still ringing (the citizen left): Twilio's `canceled` ends a queued or
+        ringing call and leaves an answered one alone."""
+        self._update(leg_id, "canceled")
+
+    def _update(self, leg_id: str, status: str) -> None:
         try:
-            self._client.calls(leg_id).update(status="completed")
+            self._client.calls(leg_id).update(status=status)
         except (TwilioException, OSError) as exc:
-            raise TelephonyUnavailable(f"Twilio could not end call {leg_id}: {exc}") from exc
+            raise TelephonyUnavailable(f"Twilio could not set call {leg_id} {status}: {exc}") from exc

@@ -136,6 +136,15 @@ class TwimlRenderer:
         response.redirect(wait_url, method="POST")
         return response.to_xml()
 
+    @staticmethod
+    def hold_on(pause_seconds: int, wait_url: str) -> str:
+        """The hold loop with nothing to say (OneCall could not look the call up): a pause,
+        then back to the wait URL."""
+        response = VoiceResponse()
+        response.pause(length=pause_seconds)
+        response.redirect(wait_url, method="POST")
+        return response.to_xml()
+
     def agent_joins(self, call_sid: str, whisper: Say | None) -> str:
         """What the agent's leg runs on answer: an optional whisper, then the caller's conference."""
         response = VoiceResponse()

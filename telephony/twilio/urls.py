@@ -35,6 +35,7 @@ class TwilioUrls:
     def url(self, path: str, **query: str) -> str:
         return f"{self.base_url}{PREFIX}{path}" + (f"?{urlencode(query)}" if query else "")
 
-    def agent_leg(self, call_id: str, agent_id: str) -> AgentLegUrls:
-        return AgentLegUrls(answer=self.url(AGENT_ANSWER, call=call_id, agent=agent_id),
-                            status=self.url(AGENT_STATUS, call=call_id, agent=agent_id))
+    def agent_leg(self, call_id: str, agent_id: str, leg: str) -> AgentLegUrls:
+        """The URLs of one agent leg; `leg` is the name OneCall gave it (`telephony.twilio.legs`)."""
+        return AgentLegUrls(answer=self.url(AGENT_ANSWER, call=call_id, agent=agent_id, leg=leg),
+                            status=self.url(AGENT_STATUS, call=call_id, agent=agent_id, leg=leg))

@@ -12,6 +12,9 @@ signature and calls one method; the method answers with a TwiML document.
 | /status | the hotline number's call status changed | `call_status`: end the call when it is over |
 | /agent-answer | the reserved agent answered | `agent_answered`: accept, join the conference |
 | /agent-status | the agent's leg changed state | `agent_leg_status`: give the call back if unanswered |
+
+Only the leg the call is offered on now (`telephony.twilio.legs`) may accept the call, and
+only that leg, once it accepted, ends it: the end of any other leg is at most a missed offer.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ RETRY_PAUSE_SECONDS = 3  # a caller held because even the fallback route failed 
 
 
 class TwilioVoice:
-    def __init__(self, *, calls, sessions, routing, renderer, urls, liveness, dispatcher, default_language: str,
+    def __init__(self, *, calls, sessions, routing, renderer, urls, liveness, dispatcher, legs, default_language: str,
                  wait_announcement_seconds: int) -> None:
         self._calls = calls
         self._sessions = sessions
@@ -42,6 +45,7 @@ class TwilioVoice:
         self._urls = urls
         self._liveness = liveness
         self._dispatcher = dispatcher
+        self._legs = legs  # TwilioLegs: which agent leg each call is offered on now
         self._default_language = default_language
         self._wait_seconds = wait_announcement_seconds
 
@@ -78,6 +82,15 @@ class TwilioVoice:
 
     def waiting(self, call_sid: str) -> str:
         """The hold loop: where the caller stands (or that their agent is on the way)."""
+        try:
+            return self._hold_loop(call_sid)
+        except Exception:
+            # Redis away, or a bug: the caller stays in their conference's hold loop. Anything
+            # else here (the fallback route's Dial) is not wait TwiML and would end the hold.
+            log.exception("hold loop of call %s failed; asking again shortly", call_sid)
+            return self._renderer.hold_on(RETRY_PAUSE_SECONDS, self._urls.url(WAIT))
+
+    def _hold_loop(self, call_sid: str) -> str:
         language = self._calls.language_of(call_sid)
         try:
             routed = self._routing.call(call_sid).state
@@ -112,17 +125,23 @@ class TwilioVoice:
             return response.to_xml()
 
     # -- the agent's leg -------------------------------------------------------------------
-    def agent_answered(self, call_id: str, agent_id: str) -> str:
+    def agent_answered(self, call_id: str, agent_id: str, leg: str) -> str:
         language = self._calls.language_of(call_id)
-        if not self._calls.agent_answered(call_id, agent_id):
+        # An earlier leg answered late (the same agent may be rung again meanwhile) takes nothing.
+        if not self._legs.is_current(call_id, leg) or not self._calls.agent_answered(call_id, agent_id):
             return self._renderer.spoken_then_hangup(Say("call_already_taken", language))
         return self._renderer.agent_joins(call_id, Say("agent_whisper", language))
 
-    def agent_leg_status(self, call_id: str, agent_id: str, status: str) -> None:
+    def agent_leg_status(self, call_id: str, agent_id: str, leg: str, status: str) -> None:
+        if status not in FINAL_CALL_STATUSES:
+            return
+        if not self._legs.is_current(call_id, leg):
+            log.info("leg %s of call %s (%s) ended %s: the call is no longer offered on it", leg, call_id,
+                     agent_id, status)
+            return
         if status in UNANSWERED_LEG_STATUSES:
             self._calls.agent_missed(call_id, agent_id, status)
-        elif status == "completed":
-            # The agent hung up after talking: the call is over for the citizen too.
-            self._calls.ended(call_id, "agent-hung-up")
+        else:  # completed: after talking, or answered but never accepted
+            self._calls.agent_leg_ended(call_id, agent_id, "agent-hung-up")
             self._dispatcher.forget_leg(call_id)
 

@@ -26,6 +26,10 @@ What it reproduces, and from which real bytes:
   answered the dialled channel is hung up first, so the OriginateResponse names the
   *requested* channel (`PJSIP/1001`) and its Uniqueid is the Originate's `ChannelId` or
   `<unknown>`: only the ActionID (or a ChannelId) ties a failure to its Originate.
+- Hangup (05-bridge.txt; main/manager.c `action_hangup`): `Channel` is a channel name or,
+  failing that, a Uniqueid (an originated leg's `ChannelId`); `Channel Hungup`, then
+  SoftHangupRequest and Hangup; `No such channel` otherwise. A leg hung up while it rings
+  ends its Originate with `OriginateResponse` Failure, Reason 1 (hangup).
 - CoreShowChannels (main/manager.c `action_coreshowchannels`): list ack, one
   `CoreShowChannel` per channel (no Privilege), `CoreShowChannelsComplete` with ListItems.
 - `core restart now` (06-core-restart.rx.txt, 06b): SoftHangupRequest and Hangup for every
@@ -867,7 +871,10 @@ class FakeAsterisk:
             return True
         cause = int(action.first("Cause")) if action.first("Cause").strip().isdigit() else 16
         with self._cond:
-            record = next((ch for ch in self._channels.values() if ch.channel.lower() == name.lower()), None)
+            # By name, then by Uniqueid, as manager.c action_hangup's ast_channel_get_by_name does
+            # (channelstorage: get_by_name_prefix_or_uniqueid).
+            record = next((ch for ch in self._channels.values() if ch.channel.lower() == name.lower()),
+                          self._channels.get(name))
             if record is not None:
                 del self._channels[record.uniqueid]
                 self._cond.notify_all()
@@ -936,7 +943,13 @@ class FakeAsterisk:
         if outcome.result in ("answer", "no-answer"):
             self._set_state(record, 5)
             self._event([("Event", "DialState"), *record.block("Dest"), ("DialStatus", "RINGING")])
-        await asyncio.sleep(outcome.delay)
+        if not await self._rings_until_decided(record, outcome.delay):
+            # Hung up while ringing (an AMI Hangup, or remove_channel): pbx_dial_reason gives
+            # AST_CONTROL_HANGUP (Reason 1) for a dial ended by a normal hang-up. Its Hangup
+            # event has gone out already; no DialEnd is sent (none captured for this case).
+            if is_async:
+                self._event(self._originate_response(action, "Failure", requested, 1, channel_id or "<unknown>"))
+            return None
         if outcome.result == "answer":
             self._set_state(record, 6)
             self._event([("Event", "DialEnd"), *record.block("Dest"), ("DialStatus", "ANSWER")])
@@ -952,6 +965,19 @@ class FakeAsterisk:
         if is_async:
             self._event(self._originate_response(action, "Failure", requested, reason, channel_id or "<unknown>"))
         return None
+
+    async def _rings_until_decided(self, record: FakeChannel, delay: float) -> bool:
+        """Ring for `delay` seconds; False as soon as the channel is hung up meanwhile."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + delay
+        while True:
+            with self._cond:
+                if self._channels.get(record.uniqueid) is not record:
+                    return False
+            left = until - loop.time()
+            if left <= 0:
+                return True
+            await asyncio.sleep(min(left, 0.02))
 
     def _dialled_channel(self, action: Headers, outcome: OriginateOutcome, requested: str,
                          cid_num: str, cid_name: str) -> FakeChannel:

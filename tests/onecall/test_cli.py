@@ -68,3 +68,29 @@ def test_citizens_import_refuses_a_bad_file_whole(workdir, redis_url, redis_clie
     assert result.returncode == 2
     assert "line 2: name: is required" in result.stderr
     assert not redis_client.exists("oc:{120}:citizen:C-1")
+
+
+def test_citizens_import_prints_every_problem_one_per_line(workdir, redis_url, redis_client):
+    held = workdir / "held.jsonl"
+    held.write_text(json.dumps({"id": "C-1", "name": "a", "registry_number": "10001000"}) + "\n")
+    env = {**os.environ, "REDIS_URL": redis_url}
+    first = subprocess.run(_onecall("citizens", "import", str(held)), cwd=workdir, env=env,
+                           capture_output=True, text=True, timeout=30)
+    assert first.returncode == 0, first.stderr
+    bad = workdir / "bad.jsonl"
+    bad.write_text("\n".join(json.dumps(r) for r in [
+        {"id": "C-2", "name": "good"},
+        {"id": "C-3", "name": "b", "registry_number": "10001000"},
+        {"id": "C-4", "name": "c", "phones": ["n/a"]},
+        {"id": "C-5", "name": "d", "consultations": [{"at": "2026-01-01T09:00:00+09:00", "department": "zoo"}]},
+    ]) + "\n")
+    result = subprocess.run(_onecall("citizens", "import", str(bad)), cwd=workdir, env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{bad}: line 2: registry_number: 10001000 already belongs to citizen C-1")
+    assert "C-3" in lines[0]
+    assert lines[1].startswith(f"{bad}: line 3: phones[0]: is not a phone number")
+    assert lines[2].startswith(f"{bad}: line 4: consultations[0].department: 'zoo' is not a configured skill")
+    assert lines[3] == f"{bad}: nothing imported (3 problems)"
+    assert not redis_client.exists("oc:{120}:citizen:C-2")

@@ -65,12 +65,45 @@ def test_import_citizens_json_lines_and_object(web, app, client):
     response = client.post("/api/citizens", json={"id": "C-9003", "name": "x", "open_items": [{"department": "water"}]},
                            headers=AUTH)
     assert response.status_code == 400
-    assert response.get_json()["details"]["field"] == "open_items[0].kind"
+    assert response.get_json()["details"]["problems"] == [
+        {"line": None, "field": "open_items[0].kind", "reason": "is required"},
+        {"line": None, "field": "open_items[0].amount", "reason": "is required"}]
     bad_line = lines + "\n{\"id\": \"C-9004\"}"
     response = client.post("/api/citizens", data=bad_line, content_type="application/x-ndjson", headers=AUTH)
     assert response.status_code == 400
-    assert response.get_json()["details"]["field"] == "line 3: name"
+    assert response.get_json()["details"]["problems"] == [{"line": 3, "field": "name", "reason": "is required"}]
     assert client.get("/api/citizens/C-9004", headers=AUTH).status_code == 404
+
+
+def test_a_refused_import_lists_every_problem_of_every_line_and_imports_nothing(web, client):
+    taken = client.post("/api/citizens", json={"id": "C-9100", "name": "a", "registry_number": "91000001"},
+                        headers=AUTH)
+    assert taken.status_code == 201
+    lines = "\n".join(json.dumps(r) for r in [
+        {"id": "C-9101", "name": "good"},
+        {"id": "C-9102", "name": "takes a number", "registry_number": "91000001"},
+        {"id": "C-9103", "name": "bad phone", "phones": ["010-1234-abcd"]},
+        {"id": "C-9104", "name": "bad department", "open_items": [{"department": "parks", "kind": "x", "amount": 1}]},
+        {"id": "C-9105"},
+    ])
+    response = client.post("/api/citizens", data=lines, content_type="application/x-ndjson", headers=AUTH)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] == "invalid-request"
+    assert [(p["line"], p["field"]) for p in body["details"]["problems"]] == [
+        (2, "registry_number"), (3, "phones[0]"), (4, "open_items[0].department"), (5, "name")]
+    assert "C-9100" in body["details"]["problems"][0]["reason"] and "C-9102" in body["details"]["problems"][0]["reason"]
+    for citizen_id in ("C-9101", "C-9102", "C-9103", "C-9104"):
+        assert client.get(f"/api/citizens/{citizen_id}", headers=AUTH).status_code == 404
+    assert web.application.registry.find_by_registry_number("91000001").citizen_id == "C-9100"
+
+
+def test_a_json_array_names_each_item_by_its_position(client):
+    response = client.post("/api/citizens", json=[{"id": "C-9201", "name": "a"}, {"id": "C-9202", "phones": ["x"]}],
+                           headers=AUTH)
+    assert response.status_code == 400
+    assert [(p["line"], p["field"]) for p in response.get_json()["details"]["problems"]] == [(2, "name")]
+    assert client.get("/api/citizens/C-9201", headers=AUTH).status_code == 404
 
 
 def test_every_error_has_one_shape(client, twilio):

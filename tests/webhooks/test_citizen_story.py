@@ -9,7 +9,7 @@ import json
 from urllib.parse import parse_qs, urlparse
 
 from hotline.config import load_config
-from tests.conftest import PUBLIC_URL, SCREENPOP_SECRET, TwilioSigner, start_web_process, wait_for
+from tests.conftest import API_TOKEN, PUBLIC_URL, SCREENPOP_SECRET, TwilioSigner, start_web_process, wait_for
 from tests.webhooks.helpers import KNOWN_CALLER, caller_params, dial_in, new_call_sid, said, set_status, twiml
 
 FINES_KEY = "2"
@@ -40,7 +40,9 @@ def test_known_caller_presses_fines_and_reaches_one_fines_agent(web, app, client
     assert leg.from_ == "+8222120120"
     answer_url = urlparse(leg.url)
     assert f"{answer_url.scheme}://{answer_url.netloc}{answer_url.path}" == f"{PUBLIC_URL}/twilio/agent-answer"
-    assert parse_qs(answer_url.query) == {"call": [call_sid], "agent": ["kim.minji"]}
+    query = parse_qs(answer_url.query)  # the leg's name: OneCall knows which ring answers
+    current_leg = web.application.redis.get(web.application.keys.twilio_leg(call_sid))
+    assert query == {"call": [call_sid], "agent": ["kim.minji"], "leg": [current_leg]}
     assert set(leg.status_callback_events) == {"initiated", "ringing", "answered", "completed"}
 
     # While the agent's phone rings, the caller hears that an agent is being connected.
@@ -137,3 +139,21 @@ def test_english_caller_for_a_skill_without_english_agents_waits_in_korean(deplo
         assert application.routing.call(english).language == "en"
     finally:
         web.stop()
+
+def test_a_caller_on_a_shared_household_phone_is_asked_who_they_are(web, app, client, twilio, twilio_api,
+                                                                     screenpop_receiver):
+    """C-0001's phone imported on a second citizen too: caller ID names neither, so the IVR asks
+    for the registry number and the pop shows the one who typed theirs."""
+    household = {"id": "C-0101", "name": "김영수", "phones": [KNOWN_CALLER], "registry_number": "10100101"}
+    imported = client.post("/api/citizens", json=household, headers={"Authorization": f"Bearer {API_TOKEN}"})
+    assert imported.status_code == 201, imported.get_data(as_text=True)
+    set_status(client, "park.seojun", "available")
+    call_sid = new_call_sid()
+    document = dial_in(twilio, call_sid, KNOWN_CALLER, "1", "1")  # Korean, local taxes
+    gather = document.find("Gather")
+    assert gather is not None and gather.get("finishOnKey") == "#"  # the registry number, not the queue
+    document = twiml(twilio.post(gather.get("action"), caller_params(call_sid, KNOWN_CALLER, Digits="10100101")))
+    assert document.find("Dial/Conference") is not None
+    pop = json.loads(wait_for(lambda: screenpop_receiver.acknowledged())[0].body)
+    assert pop["citizen"]["id"] == "C-0101"
+    assert pop["citizen"]["verification"] == "registry_number"

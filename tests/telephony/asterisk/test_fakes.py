@@ -316,6 +316,23 @@ def test_hangup_action_and_remove_channel_emit_hangup(fake, login):
     assert fake.channels == {}
 
 
+def test_hangup_takes_a_uniqueid_and_a_ringing_originate_then_fails_as_hung_up(fake, login):
+    # manager.c action_hangup looks Channel up by name, then by Uniqueid (channelstorage);
+    # pbx_dial_reason turns a dialled channel hung up before answer into Reason 1 (hangup).
+    fake.on_originate = lambda action: OriginateOutcome("no-answer", delay=30)
+    client = login(events="system,call")
+    originate(client, ChannelId="oc-leg-1")
+    client.message()
+    client.until("DialState")
+    client.send(("Action", "Hangup"), ("ActionID", "h1"), ("Channel", "oc-leg-1"))
+    seen = client.until("OriginateResponse")
+    assert ("Response", "Success") in seen[0] and ("Message", "Channel Hungup") in seen[0]
+    assert dict(next(m for m in seen if dict(m).get("Event") == "Hangup"))["Uniqueid"] == "oc-leg-1"
+    response = dict(seen[-1])
+    assert (response["Response"], response["Reason"], response["Uniqueid"]) == ("Failure", "1", "oc-leg-1")
+    assert fake.channels == {}
+
+
 # -- AMI: events ------------------------------------------------------------------------
 
 def test_events_get_privilege_timestamp_and_follow_the_login_mask(fake, login):
