@@ -61,3 +61,12 @@ def test_identifying_needs_the_answered_call_and_a_known_citizen(web, app, twili
     assert unknown.status_code == 404 and unknown.get_json()["error"] == "no-such-citizen"
     other = desk.post("/desk/identify", json={"call_id": "CA-other", "citizen_id": "C-0003"})
     assert other.status_code == 400 and other.get_json()["details"]["field"] == "call_id"
+
+
+def test_a_shared_phone_finds_every_citizen_who_holds_it(web, app):
+    from hotline.citizens import parse_record
+    web.application.registry.import_records([
+        parse_record({"id": "C-9001", "name": "정가족", "phones": ["02-555-0101"], "birth_year": 1960}),
+        parse_record({"id": "C-9002", "name": "정자녀", "phones": ["02-555-0101"], "birth_year": 1990}),
+    ])
+    assert sorted(_found(_login(app), phone="02-555-0101")) == ["C-9001", "C-9002"]
