@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 import jwt
 import pytest
 
-from hotline.config import load_config
 from tests.conftest import ROOT, TwilioSigner, free_port, start_web_process, wait_for
 from tests.webhooks.helpers import KNOWN_CALLER, caller_params, dial_in, new_call_sid, twiml
+from tests.webhooks.test_desk_outcomes import with_wrapup
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
 CHROMIUM = os.environ.get("ONECALL_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -39,11 +39,9 @@ def served(deployment_dir, settings, redis_client):
     """A OneCall web process with a short wrap-up and the softphone configured, on a real socket."""
     from werkzeug.serving import make_server
 
-    config_file = deployment_dir / "config.yaml"
-    config_file.write_text(config_file.read_text().replace("wrapup_seconds: 30", f"wrapup_seconds: {WRAPUP_SECONDS}"))
     softphone = dataclasses.replace(settings, twilio_api_key="SK" + "12" * 16, twilio_twiml_app_sid="AP" + "34" * 16,
                                     twilio_api_secret=SOFTPHONE_SECRET)
-    web = start_web_process(load_config(config_file), softphone, redis_client)
+    web = start_web_process(with_wrapup(deployment_dir, WRAPUP_SECONDS), softphone, redis_client)
     server = make_server("127.0.0.1", free_port(), web.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -5,6 +5,7 @@ call ended."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from hotline.config import load_config
 from tests.conftest import start_web_process, wait_for
@@ -14,13 +15,19 @@ from tests.webhooks.test_desk import _events, _login
 AGENT = "kim.minji"  # the best fines agent
 
 
+def with_wrapup(deployment_dir, seconds: float):
+    """The demo deployment's config with another wrap-up time."""
+    config_file = deployment_dir / "config.yaml"
+    data = yaml.safe_load(config_file.read_text())
+    data["routing"]["wrapup_seconds"] = seconds
+    config_file.write_text(yaml.safe_dump(data, allow_unicode=True))
+    return load_config(config_file)
+
+
 @pytest.fixture()
 def short_wrapup_web(deployment_dir, settings, redis_client):
     """The demo hotline with a wrap-up that runs out at once."""
-    config_file = deployment_dir / "config.yaml"
-    text = config_file.read_text()
-    config_file.write_text(text.replace("wrapup_seconds: 30", "wrapup_seconds: 0"))
-    process = start_web_process(load_config(config_file), settings, redis_client)
+    process = start_web_process(with_wrapup(deployment_dir, 0), settings, redis_client)
     yield process
     process.stop()
 
