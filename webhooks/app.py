@@ -27,6 +27,9 @@ class WebServices:
     twilio_voice: Any  # telephony.twilio.voice.TwilioVoice
     twilio_signature: Any  # telephony.twilio.signature.TwilioSignatureCheck
     desk: Any  # hotline.agents.AgentDesk
+    desk_login: Any  # hotline.desk_auth.DeskLogin
+    login_throttle: Any  # hotline.desk_auth.LoginThrottle
+    views: Any  # hotline.audit.ProfileViews
     pops: Any  # hotline.screenpop.ScreenPops
     registry: Any  # hotline.citizens.CitizenRegistry
     routing: Any  # routing.RoutingStore
