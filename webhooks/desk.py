@@ -97,14 +97,15 @@ def ready():
 @bp.get("/events")
 def events():
     agent_id = _agent_id()
-    desk, pops = _web().desk, _web().pops
+    desk, pops, login, session_id = _web().desk, _web().pops, _web().desk_login, session.get("sid")
 
     def stream():
         subscription = pops.subscribe(agent_id)
         try:
             yield _sse("state", desk.snapshot(agent_id))
             started = last_beat = time.monotonic()
-            while time.monotonic() - started < MAX_STREAM_SECONDS:
+            # A logout anywhere ends the stream within a second, for every copy of the cookie.
+            while time.monotonic() - started < MAX_STREAM_SECONDS and login.agent_of(session_id) == agent_id:
                 event = subscription.next(timeout=1.0)
                 if event is not None:
                     yield _sse(*event)

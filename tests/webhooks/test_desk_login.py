@@ -161,3 +161,18 @@ def test_an_address_lockout_is_listed_and_lifted(app, client):
     assert [(lock["kind"], lock["id"]) for lock in lockouts] == [("address", "192.0.2.44")]
     assert client.delete("/api/lockouts/address/192.0.2.44", headers=AUTH).status_code == 200
     _logged_in(app, address="192.0.2.44")
+
+
+def test_logging_out_ends_the_open_event_stream_of_a_copied_cookie(app):
+    desk = _logged_in(app)
+    copy = app.test_client()
+    copy.set_cookie("session", desk.get_cookie("session").value)
+    stream = copy.get("/desk/events", buffered=False)
+    chunks = (c.decode() if isinstance(c, bytes) else c for c in stream.response)
+    assert next(chunks).startswith("event: state")
+    desk.post("/desk/logout")
+    reader = threading.Thread(target=lambda: list(chunks), daemon=True)
+    reader.start()
+    reader.join(timeout=10)  # the stream ends at once instead of running on for minutes
+    assert not reader.is_alive(), "the event stream of a logged-out session is still open"
+    stream.close()
