@@ -14,6 +14,7 @@ through the REST API.
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 import secrets
 import time
@@ -23,6 +24,8 @@ from hotline.config import LoginRule
 from hotline.errors import LoginFailed, LoginLocked, NoSuchLockout
 from routing.keys import Keys
 from routing.scripts import LOGIN_BEGIN, LOGIN_FAILED, LOGIN_SUCCEEDED
+
+log = logging.getLogger(__name__)
 
 AGENT_ID = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,63}$")  # what an agent id in the config may be
 SUBJECT_KINDS = {"agent": "agent", "address": "addr"}  # API name -> member prefix
@@ -82,12 +85,16 @@ class LoginThrottle:
         if refused:
             raise LoginLocked(float(refused[1]), now)
 
-    def failed(self, agent_id: str, address: str) -> float | None:
-        """The PIN was wrong; when this locked a subject, the time it is locked until."""
+    def failed(self, agent_id: str, address: str) -> None:
+        """The PIN was wrong; LoginLocked when this failure locked a subject."""
         now = self._clock()
         keys, args = self._script_args(self._subjects(agent_id, address), now)
         locked_until = self._failed(keys=keys, args=args)
-        return float(locked_until) if locked_until else None
+        if locked_until:
+            locked = LoginLocked(float(locked_until), now)
+            log.warning("desk login locked for %d s after too many wrong PINs (agent id %r, address %s)",
+                        locked.retry_after, agent_id[:64], address)
+            raise locked
 
     def succeeded(self, agent_id: str, address: str) -> None:
         member = f"agent:{agent_id}"
@@ -153,9 +160,7 @@ class DeskLogin:
         agent = self._agent_config(agent_id)
         expected = agent.pin if agent else "-"  # compared anyway: an unknown id costs the same time
         if not hmac.compare_digest(expected.encode(), pin.encode()) or agent is None:
-            locked_until = self._throttle.failed(agent_id, address)
-            if locked_until is not None:
-                raise LoginLocked(locked_until, time.time())
+            self._throttle.failed(agent_id, address)  # raises LoginLocked when this one locked
             raise LoginFailed()
         self._throttle.succeeded(agent_id, address)
         self._sessions.revoke(replacing)

@@ -24,9 +24,14 @@ def _throttle(redis_client, clock, agent_limit=2, address_limit=5):
                          per_address=LoginRule(max_failures=address_limit, window_seconds=60, lockout_seconds=30))
 
 
-def _fail(throttle, agent_id, address="10.0.0.1"):
+def _fail(throttle, agent_id, address="10.0.0.1") -> float | None:
+    """One wrong PIN; the time it locked a subject until, or None."""
     throttle.begin(agent_id, address)
-    return throttle.failed(agent_id, address)
+    try:
+        throttle.failed(agent_id, address)
+    except LoginLocked as locked:
+        return locked.locked_until
+    return None
 
 
 def test_a_lockout_ends_after_its_time_and_the_count_starts_afresh(redis_client):

@@ -91,9 +91,10 @@ def test_a_right_pin_resets_the_agents_count(app):
         _logged_in(app)
 
 
-def test_an_unknown_agent_id_locks_like_a_real_one(app):
+def test_an_unknown_agent_id_locks_like_a_real_one(app, caplog):
     assert _wrong_pins(app, "no.such.agent", 5) == [401] * 4 + [429]
     assert _wrong_pins(app, "no.such.agent", 1) == [429]
+    assert "desk login locked for 900 s after too many wrong PINs (agent id 'no.such.agent'" in caplog.text
 
 
 def test_guessing_at_many_agents_from_one_address_locks_the_address(app):

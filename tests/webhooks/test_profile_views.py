@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from tests.conftest import API_TOKEN, wait_for
-from tests.webhooks.helpers import KNOWN_CALLER, UNKNOWN_CALLER, dial_in, new_call_sid, set_status, twiml
+from tests.webhooks.helpers import KNOWN_CALLER, UNKNOWN_CALLER, dial_in, new_call_sid, twiml
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 ROOT = Path(__file__).resolve().parents[2]
