@@ -123,3 +123,22 @@ def test_a_whole_call_logs_no_personal_data_of_the_citizen(web, app, client, twi
     logged = "\n".join(record.getMessage() + (record.exc_text or "") for record in records)
     leaked = [value for value in _personal_data("C-0001") if value in logged]
     assert leaked == []
+
+
+def test_the_next_call_of_the_same_citizen_is_a_new_desk_view(web, app, client, twilio, twilio_api):
+    desk = _desk(app)
+    desk.post("/desk/status", json={"status": "available"})
+    calls = []
+    for round_ in range(2):
+        call_sid = new_call_sid()
+        calls.append(call_sid)
+        dial_in(twilio, call_sid, KNOWN_CALLER, "1", "2")
+        leg = wait_for(lambda: len(twilio_api.calls) > round_ and twilio_api.calls[round_])
+        twiml(twilio.post(leg.url, {"CallSid": leg.sid, "From": leg.from_, "To": leg.to,
+                                    "CallStatus": "in-progress", "Direction": "outbound-api"}))
+        desk.get("/desk/state")
+        desk.get("/desk/state")
+        assert desk.post("/desk/outcome", json={"note": f"상담 {round_ + 1}"}).status_code == 200
+        desk.post("/desk/ready")
+    desk_views = [v["call"] for v in _views(client, citizen="C-0001") if v["surface"] == "desk"]
+    assert desk_views == calls
