@@ -13,8 +13,9 @@ from routing import ON_A_CALL, SETTABLE_STATUSES, AgentState, AgentStatus, CallP
 
 
 class AgentDesk:
-    def __init__(self, *, routing, dispatcher, calls, pops, registry, skills, default_language: str) -> None:
+    def __init__(self, *, routing, dispatcher, calls, pops, registry, views, skills, default_language: str) -> None:
         self._routing = routing
+        self._views = views  # hotline.audit.ProfileViews: every profile shown is recorded
         self._dispatcher = dispatcher
         self._calls = calls
         self._pops = pops
@@ -48,6 +49,7 @@ class AgentDesk:
         (a reservation that timed out or was given back leaves the agent on break, pop hidden)."""
         agent = self._routing.agent(agent_id)
         pop = self._pops.current(agent_id) if agent.status in ON_A_CALL else None
+        self._views.pop_shown(pop, "desk")
         return {"agent": asdict(agent), "pop": pop}
 
     def close_call(self, agent_id: str, note: str) -> None:
@@ -79,8 +81,10 @@ class AgentDesk:
         except NoSuchCitizen:
             pass
 
-    def citizen_profile(self, citizen_id: str) -> dict:
-        """A citizen's profile as agents see it, looked up by an operator (404 when unknown)."""
+    def citizen_profile(self, citizen_id: str, address: str = "") -> dict:
+        """A citizen's profile as agents see it, looked up by an operator (404 when unknown);
+        every lookup is recorded with the operator's client address."""
         self._registry.get(citizen_id)
+        self._views.record(citizen_id, viewer="api", surface="api", address=address)
         names = department_names(self._skills, self._default_language)
         return build_profile(self._registry, citizen_id, "lookup", "", names)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from hotline.config import load_config
-from hotline.errors import OneCallError
+from hotline.errors import ConfigInvalid, OneCallError
 from onecall.settings import load_settings
 
 DEMO_TWILIO_API = "http://127.0.0.1:8099"
@@ -367,7 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args) or 0
+    try:
+        return args.handler(args) or 0
+    except ConfigInvalid as exc:  # a bad setting in the environment, e.g. ONECALL_AGI_ALLOW
+        print(exc.message, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

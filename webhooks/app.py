@@ -17,8 +17,10 @@ from werkzeug.exceptions import HTTPException
 
 from hotline.agents import AgentDesk
 from hotline.audio.render import PromptAudio
+from hotline.audit import ProfileViews
 from hotline.citizens import CitizenRegistry
 from hotline.config import AgentConfig, HotlineConfig
+from hotline.desk_auth import DeskLogin, LoginThrottle
 from hotline.errors import OneCallError
 from hotline.screenpop import ScreenPops
 from routing import RoutingStore
@@ -53,6 +55,9 @@ class WebServices:
     twilio_voice: TwilioTurns
     twilio_signature: SignatureCheck
     desk: AgentDesk
+    desk_login: DeskLogin
+    login_throttle: LoginThrottle
+    views: ProfileViews
     pops: ScreenPops
     registry: CitizenRegistry
     routing: RoutingStore
