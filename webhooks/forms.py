@@ -6,8 +6,9 @@ from urllib.parse import unquote
 
 from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from webhooks.limits import BodyTooLarge, body_limit
+from webhooks.limits import body_limit
 
 
 class FormParams(ImmutableMultiDict):
@@ -64,7 +65,7 @@ class OneCallRequest(Request):
         if mimetype != "application/x-www-form-urlencoded" or not length.isdigit() or int(length) > FAST_FORM_LIMIT:
             return super()._load_form_data()
         if int(length) > self.max_content_length:
-            raise BodyTooLarge(self.max_content_length)
+            raise RequestEntityTooLarge()
         body = environ["wsgi.input"].read(int(length))
         # Not UTF-8 cannot come from Twilio (it %-escapes everything else): such a body is
         # read with replacement characters and then fails its signature check (403).

@@ -5,6 +5,8 @@ it, so it is never half-parsed, never checked against a signature and changes no
 """
 from __future__ import annotations
 
+import io
+
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from telephony.twilio import urls
@@ -24,17 +26,19 @@ def body_limit(path: str) -> int:
     return DEFAULT_LIMIT
 
 
-class BodyTooLarge(RequestEntityTooLarge):
-    """A body over its route's limit; `limit` is in bytes."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"the request body is larger than {limit} bytes, the limit of this address")
-        self.limit = limit
-
-
 def refuse_large_bodies(request) -> None:
-    """Raise BodyTooLarge when the declared length is over the limit (a chunked body is cut
-    at the limit by werkzeug's own stream, which raises the same 413)."""
+    """413 when the body is over its limit (the web tier's answer names the limit)."""
     limit = request.max_content_length
+    if request.content_length is None and request.environ.get("wsgi.input_terminated"):
+        _measure_unsized_body(request.environ, limit)
     if request.content_length is not None and request.content_length > limit:
-        raise BodyTooLarge(limit)
+        raise RequestEntityTooLarge()
+
+
+def _measure_unsized_body(environ: dict, limit: int) -> None:
+    """A body sent without a length (chunked) is read here, one byte past the limit: werkzeug
+    would silently cut it at the limit, and a cut import or form must not be taken whole."""
+    body = environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
