@@ -293,6 +293,15 @@ def _driver_prompt_problems(catalog: PromptCatalog, catalog_file: str, languages
             yield where, f"must use exactly the placeholders {sorted(names) or 'none'}"
 
 
+def _passage_language_problems(catalog: PromptCatalog, catalog_file: str, languages: set[str]):
+    """A `[xx: …]` passage is spoken by language xx's voice, so xx must be configured."""
+    for prompt_id, language, other in catalog.passage_languages():
+        if other not in languages:
+            yield (f"files.prompts ({catalog_file}) {prompt_id}.{language}",
+                   f"has a [{other}: …] passage, but {other!r} is not a language of this hotline "
+                   f"({', '.join(sorted(languages))})")
+
+
 def load_config(path: str | Path) -> OneCallConfig:
     path = Path(path)
     source = str(path)
@@ -309,6 +318,7 @@ def load_config(path: str | Path) -> OneCallConfig:
     except Exception as exc:  # the catalog loader names the bad entry in its message
         raise ConfigInvalid(source, [("files.prompts", f"{catalog_path}: {exc}")]) from None
     problems.extend(_driver_prompt_problems(catalog, raw.files.prompts, set(raw.languages)))
+    problems.extend(_passage_language_problems(catalog, raw.files.prompts, set(raw.languages)))
     flow = None
     try:
         flow = load_flow_file(

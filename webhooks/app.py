@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from flask import Flask
+from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
@@ -26,6 +26,7 @@ from hotline.screenpop import ScreenPops
 from routing import RoutingStore
 from webhooks.forms import OneCallRequest
 from webhooks.jsonio import error_response, http_error_response
+from webhooks.limits import refuse_large_bodies
 
 
 class TwilioTurns(Protocol):
@@ -84,6 +85,7 @@ def create_app(web: WebServices) -> Flask:
     app.request_class = OneCallRequest
     app.config.update(SECRET_KEY=web.secret_key, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.session_interface = DesktopSessions()
+    app.before_request(lambda: refuse_large_bodies(request))
     app.extensions["onecall"] = web
 
     from webhooks import api, audio_files, desk, twilio_voice
