@@ -24,7 +24,7 @@ from dataclasses import asdict
 from flask import Blueprint, current_app, jsonify, request
 
 from hotline.citizens import parse_json_body, parse_json_lines
-from hotline.errors import CitizensRefused, ImportProblem, Unauthorized
+from hotline.errors import BadRequest, CitizensRefused, ImportProblem, Unauthorized
 from webhooks.jsonio import json_object_body
 
 bp = Blueprint("api", __name__, url_prefix="/api")
