@@ -20,7 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "deploy" / "asterisk"
 VERSION = "22.10.1"
-DEFAULT_PREFIX = f"/var/cache/onecall-asterisk/{VERSION}"
+# Where .ci/asterisk.sh builds it: the machine's cache, else the user's.
+CACHES = (os.environ.get("ONECALL_ASTERISK_CACHE"), "/var/cache/onecall-asterisk",
+          str(Path.home() / ".cache" / "onecall-asterisk"))
 
 # Everything the sample dialplan and OneCall use; nothing that listens on a port of its own
 # (chan_iax2, chan_unistim, res_pjsip...), so several of these can run on one machine.
@@ -52,7 +54,10 @@ exten => s,1,NoOp(Citizen handset: keys come from AMI PlayDTMF)
 
 
 def asterisk_prefix() -> Path:
-    return Path(os.environ.get("ONECALL_ASTERISK_PREFIX") or DEFAULT_PREFIX)
+    if os.environ.get("ONECALL_ASTERISK_PREFIX"):
+        return Path(os.environ["ONECALL_ASTERISK_PREFIX"])
+    prefixes = [Path(cache) / VERSION for cache in CACHES if cache]
+    return next((prefix for prefix in prefixes if (prefix / "sbin" / "asterisk").is_file()), prefixes[0])
 
 
 def asterisk_binary() -> Path | None:
