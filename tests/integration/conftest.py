@@ -16,7 +16,7 @@ import time
 import pytest
 import yaml
 
-from hotline.config import load_config
+from hotline.config import OneCallConfig, load_config
 from onecall.bootstrap import bootstrap
 from onecall.composition import build_application
 from onecall.settings import AmiSettings, Settings
@@ -52,12 +52,13 @@ def prompt_sounds(tmp_path_factory):
     return out
 
 
-def local_phones_config(tmp_path, sounds) -> "object":
+def local_phones_config(tmp_path, sounds) -> OneCallConfig:
     """The demo config with every agent's phone a Local channel into `fake-phones`, rings
     long enough that only OneCall (or the agent) ends them, and the rendered prompts."""
     data = yaml.safe_load((ROOT / "config.yaml").read_text())
     for agent in data["agents"]:
-        agent["asterisk_device"] = f"Local/{agent['pin']}@fake-phones"
+        extension = agent["asterisk_device"].split("/", 1)[1]  # PJSIP/1001 -> 1001
+        agent["asterisk_device"] = f"Local/{extension}@fake-phones"
     data["routing"].update(ring_timeout_seconds=120, reservation_timeout_seconds=120)
     data["asterisk"]["sounds_dir"] = str(sounds)
     data["files"] = {"prompts": str(ROOT / "prompts" / "catalog.yaml"), "flow": str(ROOT / "flows" / "main.yaml"),
@@ -83,14 +84,23 @@ class Hotline:
         shutil.copy(config.prompt_audio_dir / "ko" / "please_hold.wav", moh / "please_hold.wav")
         self.asterisk = RealAsterisk(asterisk_binary(), tmp_path / "asterisk", agi_address=agi_address, moh_dir=moh)
         self.asterisk.start()
+        try:
+            self._start_onecall(redis_url, screenpop_url)
+        except BaseException:
+            self.asterisk.stop()  # no Asterisk left running behind a failed set-up
+            if self.relay is not None:
+                self.relay.close()
+            raise
+
+    def _start_onecall(self, redis_url: str, screenpop_url: str) -> None:
         self.ami = AmiSession(self.asterisk.ami_port, "tester", self.asterisk.tester_secret).connect()
         settings = Settings(
-            config_path=config.source, redis_url=redis_url, public_url="https://hotline.example.org",
+            config_path=self.config.source, redis_url=redis_url, public_url="https://hotline.example.org",
             twilio_account_sid="AC" + "ab" * 16, twilio_auth_token="unused-here",
             twilio_api_base_url="http://127.0.0.1:9", api_token="test-api-token", secret_key="test-secret-key",
             screenpop_url=screenpop_url, screenpop_secret=SCREENPOP_SECRET, demo_secrets=False,
             ami=self.ami_settings())
-        self.application = build_application(config, settings, redis_client=redis_client)
+        self.application = build_application(self.config, settings, redis_client=self.redis)
         bootstrap(self.application)
         self.application.background.start()
         self.driver = DriverThread(self.application, self.ami_settings(), redis_url).start(timeout=30)
