@@ -23,6 +23,13 @@ from devtools.twilio_api import CreatedCall, TwilioApiStandIn
 from telephony.twilio.urls import TwilioUrls
 
 
+class OneCallUnreachable(Exception):
+    """Nothing answers at the server URL the simulator was given."""
+
+    def __init__(self, server_url: str) -> None:
+        super().__init__(f"cannot reach OneCall at {server_url}: is `onecall serve` running?")
+
+
 @dataclass
 class CallTranscript:
     call_sid: str
@@ -52,8 +59,11 @@ class SignedPoster:
     def post(self, url: str, params: dict[str, str]) -> requests.Response:
         params = {"AccountSid": self._account_sid, "ApiVersion": "2010-04-01", **params}
         signature = self._validator.compute_signature(url, params)
-        return self._http.post(self._transport_url(url), data=params, headers={"X-Twilio-Signature": signature},
-                               timeout=10)
+        target = self._transport_url(url)
+        try:
+            return self._http.post(target, data=params, headers={"X-Twilio-Signature": signature}, timeout=10)
+        except requests.ConnectionError:
+            raise OneCallUnreachable(self._server_url or url.split("/twilio/", 1)[0]) from None
 
 
 class CallSimulator:
@@ -61,7 +71,7 @@ class CallSimulator:
                  inputs: Iterator[str] | None = None, ask: Callable[[str], str] = input,
                  say: Callable[[str], None] = print, public_url: str | None = None,
                  agent_answers: bool = True, talk_seconds: float | None = 2.0, max_wait_seconds: float = 120.0,
-                 pause_cap_seconds: float = 1.0) -> None:
+                 time_scale: float = 1.0, wait: Callable[[float], bool] | None = None) -> None:
         self.server_url = server_url.rstrip("/")
         self.urls = TwilioUrls(public_url or server_url)  # what the hotline number is set to call
         self.poster = SignedPoster(auth_token, account_sid, public_url, server_url)
@@ -73,9 +83,10 @@ class CallSimulator:
         self.agent_answers = agent_answers
         self.talk_seconds = talk_seconds
         self.max_wait_seconds = max_wait_seconds
-        self.pause_cap = pause_cap_seconds
+        self.time_scale = time_scale  # a <Pause length="20"> lasts 20 x time_scale seconds here
         self.transcript = CallTranscript(call_sid="CA" + secrets.token_hex(16))
         self._agent_joined = threading.Event()
+        self._wait = wait or self._agent_joined.wait  # a pause ends early when the agent joins
         self._agent_legs: list[CreatedCall] = []
         self.standin: TwilioApiStandIn | None = None  # answers Twilio API lookups of this call
 
@@ -123,7 +134,7 @@ class CallSimulator:
             if verb.tag == "Say":
                 self._hear(verb)
             elif verb.tag == "Pause":
-                time.sleep(min(float(verb.get("length", "1")), self.pause_cap))
+                self._pause(float(verb.get("length", "1")))
             elif verb.tag == "Gather":
                 for child in verb:
                     if child.tag == "Say":
@@ -146,18 +157,19 @@ class CallSimulator:
         self.transcript.ended_by = "end-of-twiml"
         return None
 
+    def _pause(self, length: float) -> float:
+        """Spend `length` seconds of call time (scaled by time_scale); returns the call time."""
+        self._wait(length * self.time_scale)
+        return length
+
     def _wait_in_conference(self, dial: ET.Element) -> requests.Response | None:
         conference = dial.find("Conference")
-        wait_url = conference.get("waitUrl") if conference is not None else None
+        hold_url = conference.get("waitUrl") if conference is not None else None
         self.say("  -- waiting for an agent --")
-        deadline = time.monotonic() + self.max_wait_seconds
-        while not self._agent_joined.is_set() and time.monotonic() < deadline:
-            if wait_url:
-                hold = self.poster.post(wait_url, self._caller_params())
-                for verb in ET.fromstring(hold.content):
-                    if verb.tag == "Say":
-                        self._hear(verb)
-            self._agent_joined.wait(self.pause_cap)
+        waited = 0.0  # call time on hold, as Twilio would spend it
+        while not self._agent_joined.is_set() and waited < self.max_wait_seconds:
+            hold_url, seconds = self._hold_round(hold_url)
+            waited += seconds
         if not self._agent_joined.is_set():
             self.say("  -- gave up waiting --")
             self.transcript.ended_by = "caller-gave-up"
@@ -171,6 +183,24 @@ class CallSimulator:
             self.transcript.ended_by = "caller"
         self.hang_up(dial.get("action"))
         return None
+
+    def _hold_round(self, hold_url: str | None) -> tuple[str | None, float]:
+        """Play one hold document as Twilio does (its Says, then its Pauses); returns the URL of the
+        next round (Twilio fetches the wait URL again when a document ends) and the call time spent."""
+        if not hold_url:
+            return None, self._pause(1.0)
+        seconds, next_url = 0.0, hold_url
+        for verb in ET.fromstring(self.poster.post(hold_url, self._caller_params()).content):
+            if self._agent_joined.is_set():
+                break
+            if verb.tag == "Say":
+                self._hear(verb)
+            elif verb.tag == "Pause":
+                seconds += self._pause(float(verb.get("length", "1")))
+            elif verb.tag == "Redirect":
+                next_url = verb.text.strip()
+                break
+        return next_url, seconds or self._pause(1.0)  # never faster than a second a round
 
     def hang_up(self, dial_action: str | None = None) -> None:
         """The citizen hangs up: Twilio ends the conference leg, then reports the call completed."""

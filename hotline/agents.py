@@ -16,9 +16,10 @@ SEARCH_FIELDS = ("name", "birth_year", "phone", "registry_number")
 
 
 class AgentDesk:
-    def __init__(self, *, routing, dispatcher, calls, pops, registry, outcomes, skills, default_language: str,
+    def __init__(self, *, routing, dispatcher, calls, pops, registry, outcomes, views, skills, default_language: str,
                  wrapup_extension: float = 60.0, voice_tokens=None, clock: Callable[[], float] = time.time) -> None:
         self._routing = routing
+        self._views = views  # hotline.audit.ProfileViews: every profile shown is recorded
         self._dispatcher = dispatcher
         self._calls = calls
         self._pops = pops
@@ -66,6 +67,7 @@ class AgentDesk:
         pop = self._pops.current(agent_id) if agent.status in (AgentStatus.RESERVED, AgentStatus.BUSY) else None
         if last is not None and (pop is None or pop["call"]["id"] == last["call_id"]):
             pop = last["pop"]  # the kept copy, with the caller the agent identified
+        self._views.pop_shown(pop, "desk")
         deadline = self._routing.wrapup_deadline(agent_id) if agent.status == AgentStatus.WRAPUP else None
         return {"agent": asdict(agent), "pop": pop, "outcome_due": _outcome_due(last, pop),
                 "wrapup_deadline": deadline, "now": self._clock()}
@@ -112,10 +114,14 @@ class AgentDesk:
                                        "(TWILIO_API_KEY, TWILIO_API_SECRET, TWILIO_TWIML_APP_SID)")
         return self._voice_tokens.for_endpoint(self._routing.agent(agent_id).endpoint)
 
-    def search_citizens(self, query: dict) -> list[dict]:
+    def search_citizens(self, agent_id: str, query: dict) -> list[dict]:
         """Citizens matching what an unidentified caller told the agent (name and birth year,
-        a phone or a registry number), as short summaries to choose from."""
-        return [_summary(record) for record in self._registry.search(**_search_terms(query))]
+        a phone or a registry number), as short summaries to choose from; each one shown is
+        recorded as seen by the agent."""
+        found = self._registry.search(**_search_terms(query))
+        for record in found:
+            self._views.record(record["id"], viewer=agent_id, surface="search")
+        return [_summary(record) for record in found]
 
     def identify_caller(self, agent_id: str, call_id: str, citizen_id: str) -> None:
         """The agent found the caller in the registry: the call (and its outcome) is theirs."""
@@ -130,10 +136,13 @@ class AgentDesk:
             raise NoSuchCitizen(f"no citizen with id '{citizen_id}'")
         if not self._outcomes.replace_pop(agent_id, record, dict(pop, call=call, citizen=citizen)):
             raise BadRequest("call_id", "이미 종료된 통화입니다 / the call's outcome was recorded meanwhile")
+        self._views.record(citizen_id, viewer=agent_id, surface="identify", call_id=call_id)
 
-    def citizen_profile(self, citizen_id: str) -> dict:
-        """A citizen's profile as agents see it, looked up by an operator (404 when unknown)."""
+    def citizen_profile(self, citizen_id: str, address: str = "") -> dict:
+        """A citizen's profile as agents see it, looked up by an operator (404 when unknown);
+        every lookup is recorded with the operator's client address."""
         self._registry.get(citizen_id)
+        self._views.record(citizen_id, viewer="api", surface="api", address=address)
         names = department_names(self._skills, self._default_language)
         return build_profile(self._registry, citizen_id, "lookup", "", names)
 

@@ -137,6 +137,31 @@ class AsteriskConfig(_Model):
     ami_action_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10
 
 
+class LoginRule(_Model):
+    """Wrong PINs allowed from one subject (an agent id, a client address) in a window
+    before its logins are refused for `lockout_seconds`."""
+
+    max_failures: Annotated[int, Field(ge=1, le=1000)]
+    window_seconds: Annotated[int, Field(ge=1, le=86400)] = 900
+    lockout_seconds: Annotated[int, Field(ge=1, le=86400)] = 900
+
+
+class DeskConfig(_Model):
+    """The agent desktop's login: how long a session lasts and how wrong PINs are throttled."""
+
+    session_hours: Annotated[float, Field(gt=0, le=24)] = 12
+    per_agent: LoginRule = LoginRule(max_failures=5)
+    # Higher: every agent of an office may share one address (a NAT, a proxy).
+    per_address: LoginRule = LoginRule(max_failures=20)
+
+
+class AuditConfig(_Model):
+    """The profile-view audit streams (see `hotline.audit`): the newest entries kept."""
+
+    max_views: Annotated[int, Field(ge=1000)] = 1_000_000
+    max_views_per_citizen: Annotated[int, Field(ge=10)] = 10_000
+
+
 class RawConfig(_Model):
     hotline: HotlineConfig
     languages: dict[str, LanguageConfig]
@@ -147,6 +172,8 @@ class RawConfig(_Model):
     screen_pop: ScreenPopConfig = ScreenPopConfig()
     files: FilesConfig = FilesConfig()
     asterisk: AsteriskConfig = AsteriskConfig()
+    desk: DeskConfig = DeskConfig()
+    audit: AuditConfig = AuditConfig()
 
     @model_validator(mode="after")
     def _cross_references(self) -> "RawConfig":
@@ -213,6 +240,8 @@ class OneCallConfig:
     routing = property(lambda self: self.raw.routing)
     screen_pop = property(lambda self: self.raw.screen_pop)
     asterisk = property(lambda self: self.raw.asterisk)
+    desk = property(lambda self: self.raw.desk)
+    audit = property(lambda self: self.raw.audit)
 
     def agent(self, agent_id: str) -> AgentConfig | None:
         return next((a for a in self.raw.agents if a.id == agent_id), None)
@@ -277,6 +306,15 @@ def _driver_prompt_problems(catalog: PromptCatalog, catalog_file: str, languages
             yield where, f"must use exactly the placeholders {sorted(names) or 'none'}"
 
 
+def _passage_language_problems(catalog: PromptCatalog, catalog_file: str, languages: set[str]):
+    """A `[xx: …]` passage is spoken by language xx's voice, so xx must be configured."""
+    for prompt_id, language, other in catalog.passage_languages():
+        if other not in languages:
+            yield (f"files.prompts ({catalog_file}) {prompt_id}.{language}",
+                   f"has a [{other}: …] passage, but {other!r} is not a language of this hotline "
+                   f"({', '.join(sorted(languages))})")
+
+
 def load_config(path: str | Path) -> OneCallConfig:
     path = Path(path)
     source = str(path)
@@ -293,6 +331,7 @@ def load_config(path: str | Path) -> OneCallConfig:
     except Exception as exc:  # the catalog loader names the bad entry in its message
         raise ConfigInvalid(source, [("files.prompts", f"{catalog_path}: {exc}")]) from None
     problems.extend(_driver_prompt_problems(catalog, raw.files.prompts, set(raw.languages)))
+    problems.extend(_passage_language_problems(catalog, raw.files.prompts, set(raw.languages)))
     flow = None
     try:
         flow = load_flow_file(

@@ -36,9 +36,10 @@ class AgentRinger(Protocol):
 
 
 class Dispatcher:
-    def __init__(self, *, routing, registry, pops, config, legs: "AgentLegs",
+    def __init__(self, *, routing, registry, pops, views, config, legs: "AgentLegs",
                  executor: Executor | None = None) -> None:
         self._routing = routing
+        self._views = views  # hotline.audit.ProfileViews: the pop shows a citizen's profile
         self._registry = registry
         self._pops = pops
         self._config = config
@@ -117,7 +118,9 @@ class Dispatcher:
     def connect(self, reservation, record=None) -> None:
         """Pop, then ring; on a ring failure give the call back and try the next agent."""
         record = record or self._routing.call(reservation.call_id)
-        self._pops.publish(self.build_pop(reservation, record))
+        pop = self.build_pop(reservation, record)
+        self._views.pop_shown(pop, "pop")  # recorded before it is shown
+        self._pops.publish(pop)
         channel = (record.data or {}).get("channel", "twilio")
         ringer = self._ringers.get(channel)
         if ringer is None:

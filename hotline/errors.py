@@ -9,8 +9,9 @@ from dataclasses import asdict, dataclass
 
 from routing.errors import OneCallError
 
-__all__ = ["OneCallError", "ConfigInvalid", "BadRequest", "ImportProblem", "CitizensRefused", "Unauthorized", "NoSuchCitizen", "TelephonyUnavailable",
-           "TtsUnavailable", "TtsVoiceUnknown", "TtsFailed", "SoftphoneUnavailable", "NotYourAgent"]
+__all__ = ["OneCallError", "ConfigInvalid", "BadRequest", "ImportProblem", "CitizensRefused", "Unauthorized",
+           "LoginFailed", "LoginLocked", "NoSuchLockout", "NoSuchCitizen", "TelephonyUnavailable", "TtsUnavailable",
+           "TtsVoiceUnknown", "TtsFailed", "SoftphoneUnavailable", "NotYourAgent"]
 
 
 class ConfigInvalid(OneCallError):
@@ -63,6 +64,35 @@ class CitizensRefused(BadRequest):
 class Unauthorized(OneCallError):
     error_id = "unauthorized"
     http_status = 401
+
+
+class LoginFailed(OneCallError):
+    """A desk login with an unknown agent id or a wrong PIN (the two are not told apart)."""
+
+    error_id = "login-failed"
+    http_status = 401
+
+    def __init__(self) -> None:
+        super().__init__("unknown agent or wrong PIN")
+
+
+class LoginLocked(OneCallError):
+    """Too many wrong PINs for this agent id or from this address: logins are refused until
+    `locked_until` (epoch seconds), whatever the PIN."""
+
+    error_id = "login-locked"
+    http_status = 429
+
+    def __init__(self, locked_until: float, now: float) -> None:
+        self.locked_until = locked_until
+        self.retry_after = max(1, int(locked_until - now + 0.999))
+        super().__init__(f"too many wrong PINs; try again in {self.retry_after} s",
+                         details={"retry_after_seconds": self.retry_after})
+
+
+class NoSuchLockout(OneCallError):
+    error_id = "no-such-lockout"
+    http_status = 404
 
 
 class NoSuchCitizen(OneCallError):

@@ -34,6 +34,14 @@ class MenuOption:
                 return words
         return ()
 
+    def heard_keywords(self, language: str) -> tuple[str, ...]:
+        """The keywords that pick this option while the call is in `language`: that language's,
+        and those of the language the option switches to ("English" picks English in a Korean call)."""
+        own = self.keywords(language)
+        if not self.set_language or self.set_language == language:
+            return own
+        return own + tuple(w for w in self.keywords(self.set_language) if w not in own)
+
 
 @dataclass(frozen=True)
 class SayNode:

@@ -78,14 +78,15 @@ def spoken_key(text: str) -> str | None:
 
 
 def match_speech(options: tuple[MenuOption, ...], text: str, language: str) -> MenuOption | None:
-    """The option whose keyword (in `language`) the utterance contains; the longest keyword wins,
+    """The option whose keyword (heard in `language`) the utterance contains; the longest keyword wins,
     a tie between two options is no match. A spoken key ("2", "two") also selects."""
     heard = _normalize(text)
     if not heard:
         return None
     best: list[tuple[int, MenuOption]] = []
     for option in options:
-        longest = max((len(k) for k in (_normalize(w) for w in option.keywords(language)) if k and k in heard), default=0)
+        keywords = (_normalize(w) for w in option.heard_keywords(language))
+        longest = max((len(k) for k in keywords if k and k in heard), default=0)
         if longest:
             best.append((longest, option))
     if best:
@@ -270,7 +271,7 @@ class Interpreter:
             return Gather(tuple(prompts), language, ("dtmf",), node.digits, "#", node.timeout, ())
         hints: list[str] = []
         for option in node.options:
-            for word in option.keywords(language):
+            for word in option.heard_keywords(language):
                 if word not in hints:
                     hints.append(word)
         finish = "" if node.option_for_key("#") else "#"

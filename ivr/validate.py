@@ -278,18 +278,44 @@ def _check_speech(path: str, option: dict, earlier: list[tuple[int, dict]], lang
     for language, keywords in speech.items():
         if language not in languages:
             yield _unknown_language(f"{path}.speech.{language}", language, languages)
-        yield from _check_keywords_unique(f"{path}.speech.{language}", language, keywords, earlier)
+        heard_in = _heard_in(option, language, languages)
+        yield from _check_keywords_unique(f"{path}.speech.{language}", keywords, heard_in, earlier)
 
 
-def _check_keywords_unique(path: str, language: Any, keywords: Any, earlier: list[tuple[int, dict]]) -> Iterator[FlowError]:
-    """A keyword is not also a keyword of an earlier option in the same language (ignoring case)."""
+def _heard_in(option: dict, language: Any, languages: set[str]) -> list:
+    """The call languages in which an option's keywords of `language` pick it: that language,
+    and every language when it is the one the option switches to (as the interpreter hears them)."""
+    if language == _text(option.get("set_language")):
+        return [language] + sorted(languages - {language})
+    return [language]
+
+
+def _heard_keywords(option: dict, language: Any) -> set[str]:
+    """An option's keywords that pick it while the call is in `language`, as compared."""
+    heard = _folded_keywords(option, language)
+    target = _text(option.get("set_language"))
+    return heard | _folded_keywords(option, target) if target else heard
+
+
+def _check_keywords_unique(path: str, keywords: Any, heard_in: list, earlier: list[tuple[int, dict]]) -> Iterator[FlowError]:
+    """A keyword does not also pick an earlier option in a language it is heard in (ignoring case)."""
     for j, word in enumerate(_keyword_list(keywords)):
         if not _text(word):
             continue
-        folded = word.strip().casefold()
-        taken_by = [k for k, other in earlier if folded in _folded_keywords(other, language)]
-        if taken_by:
-            yield FlowError(f"{path}[{j}]", f"keyword {word.strip()!r} is also a keyword of options[{taken_by[0]}] of this menu")
+        clash = _first_clash(word.strip().casefold(), heard_in, earlier)
+        if clash is not None:
+            taken_by, language = clash
+            where = "" if language == heard_in[0] else f" when the call is in {language!r}"
+            yield FlowError(f"{path}[{j}]", f"keyword {word.strip()!r} is also a keyword of options[{taken_by}] of this menu{where}")
+
+
+def _first_clash(folded: str, heard_in: list, earlier: list[tuple[int, dict]]) -> tuple[int, Any] | None:
+    """(index of the earlier option, call language) of the first earlier option the keyword also picks."""
+    for language in heard_in:
+        for k, other in earlier:
+            if folded in _heard_keywords(other, language):
+                return k, language
+    return None
 
 
 def _check_skill_known(path: str, value: Any, skills: set[str]) -> Iterator[FlowError]:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from hotline.config import load_config
-from hotline.errors import OneCallError
+from hotline.errors import ConfigInvalid, OneCallError
 from onecall.settings import load_settings
 
 DEMO_TWILIO_API = "http://127.0.0.1:8099"
@@ -254,12 +254,27 @@ def _start_asterisk_driver(config_path: str):
 
 
 def cmd_call(args) -> int:
-    from devtools.simulator import simulate_call
+    from devtools.simulator import OneCallUnreachable
 
     config = _load_config_or_exit(_config_path(args))
     settings = load_settings(instance_dir=INSTANCE_DIR)
     inputs = iter([item for item in args.press.split(",")]) if args.press is not None else None
-    transcript = simulate_call(
+    try:
+        transcript = _simulate(args, config, settings, inputs)
+    except OneCallUnreachable as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if transcript.connected:
+        print(f"call {transcript.call_sid}: connected to {transcript.agent_endpoint}")
+        return 0
+    print(f"call {transcript.call_sid}: not connected ({transcript.ended_by})")
+    return 1
+
+
+def _simulate(args, config, settings, inputs):
+    from devtools.simulator import simulate_call
+
+    return simulate_call(
         server_url=args.server,
         auth_token=settings.twilio_auth_token,
         account_sid=settings.twilio_account_sid,
@@ -270,12 +285,8 @@ def cmd_call(args) -> int:
         public_url=settings.public_url,
         agent_answers=not args.no_answer,
         talk_seconds=args.talk if args.press is not None else None,
+        time_scale=args.time_scale,
     )
-    if transcript.connected:
-        print(f"call {transcript.call_sid}: connected to {transcript.agent_endpoint}")
-        return 0
-    print(f"call {transcript.call_sid}: not connected ({transcript.ended_by})")
-    return 1
 
 
 def _shown(path: Path) -> str:
@@ -344,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--press", help="comma-separated answers instead of asking, e.g. '1,2' or '1,say:parking fine'")
     call.add_argument("--no-answer", action="store_true", help="the rung agent does not pick up")
     call.add_argument("--talk", type=float, default=2.0, help="seconds to stay connected with --press")
+    call.add_argument("--time-scale", type=float, default=1.0,
+                      help="how long a <Pause> lasts, as a share of its length (default 1: as on a phone)")
     call.add_argument("--twilio-port", type=int, default=8099, help="port of the Twilio API stand-in")
     call.set_defaults(handler=cmd_call)
 
@@ -367,7 +380,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(args) or 0
+    try:
+        return args.handler(args) or 0
+    except ConfigInvalid as exc:  # a bad setting in the environment, e.g. ONECALL_AGI_ALLOW
+        print(exc.message, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

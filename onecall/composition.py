@@ -22,11 +22,13 @@ import redis
 from flask import Flask
 
 from hotline.agents import AgentDesk
+from hotline.audit import ProfileViews
 from hotline.audio.render import PromptAudio
 from hotline.background import BackgroundWork
 from hotline.calls import CallLifecycle, covered_pairs
 from hotline.citizens import CitizenRegistry
 from hotline.config import OneCallConfig
+from hotline.desk_auth import DeskLogin, DeskSessions, LoginThrottle
 from hotline.dispatch import AgentLegs, Dispatcher
 from hotline.outcomes import CallOutcomes
 from hotline.screenpop import DeliveryWorker, ScreenPops, WebhookTarget
@@ -69,6 +71,9 @@ class Application:
     calls: CallLifecycle
     desk: AgentDesk
     outcomes: CallOutcomes
+    views: ProfileViews
+    desk_login: DeskLogin
+    login_throttle: LoginThrottle
     background: BackgroundWork
     twilio_urls: TwilioUrls
     twilio_ringer: TwilioRinger
@@ -123,15 +128,21 @@ def build_application(config: OneCallConfig, settings: Settings, *, base_url: st
     interpreter = Interpreter(config.flow, default_language=config.hotline.default_language,
                               fallback_skill=config.routing.fallback_skill)
     pops = ScreenPops(client, keys, webhook_targets(config, settings))
-    dispatcher = Dispatcher(routing=routing, registry=registry, pops=pops, config=config,
+    views = ProfileViews(client, keys, max_views=config.audit.max_views,
+                         max_views_per_citizen=config.audit.max_views_per_citizen)
+    dispatcher = Dispatcher(routing=routing, registry=registry, pops=pops, views=views, config=config,
                             legs=AgentLegs(client, keys))
     outcomes = CallOutcomes(client, keys, pops)
     calls = CallLifecycle(interpreter=interpreter, sessions=sessions, registry=registry, routing=routing,
                           dispatcher=dispatcher, desk_events=pops, covered_language_pairs=covered_pairs(config.agents),
                           default_language=config.hotline.default_language, outcomes=outcomes)
     desk = AgentDesk(routing=routing, dispatcher=dispatcher, calls=calls, pops=pops, registry=registry,
-                     outcomes=outcomes, skills=config.skills, default_language=config.hotline.default_language,
+                     outcomes=outcomes, views=views, skills=config.skills,
+                     default_language=config.hotline.default_language,
                      wrapup_extension=config.routing.wrapup_extension_seconds, voice_tokens=voice_tokens(settings))
+    login_throttle = LoginThrottle(client, keys, per_agent=config.desk.per_agent, per_address=config.desk.per_address)
+    desk_login = DeskLogin(sessions=DeskSessions(client, keys, lifetime_seconds=config.desk.session_hours * 3600),
+                           throttle=login_throttle, agent_config=config.agent, desk=desk)
     delivery = DeliveryWorker(client, pops, timeout=config.screen_pop.timeout_seconds,
                               max_attempts=config.screen_pop.max_attempts,
                               retry_base=config.screen_pop.retry_base_seconds)
@@ -148,7 +159,9 @@ def build_application(config: OneCallConfig, settings: Settings, *, base_url: st
     dispatcher.register_ringer(ASTERISK, asterisk_ringer)
     return Application(config=config, redis=client, keys=keys, routing=routing, registry=registry,
                        sessions=sessions, interpreter=interpreter, pops=pops, dispatcher=dispatcher, calls=calls,
-                       desk=desk, outcomes=outcomes, background=background, twilio_urls=twilio_urls, twilio_ringer=twilio_ringer,
+                       desk=desk, outcomes=outcomes, views=views, desk_login=desk_login,
+                       login_throttle=login_throttle, background=background, twilio_urls=twilio_urls,
+                       twilio_ringer=twilio_ringer,
                        asterisk_state=asterisk_state, asterisk_ringer=asterisk_ringer)
 
 
@@ -179,6 +192,8 @@ def build_twilio(application: Application, settings: Settings) -> TwilioDriver:
 
 def web_services(application: Application, twilio: TwilioDriver, settings: Settings) -> WebServices:
     return WebServices(twilio_voice=twilio.voice, twilio_signature=twilio.signature, desk=application.desk,
+                       desk_login=application.desk_login, login_throttle=application.login_throttle,
+                       views=application.views,
                        pops=application.pops, registry=application.registry, routing=application.routing,
                        prompt_audio=twilio.prompt_audio, agent_config=application.config.agent,
                        hotline=application.config.hotline, api_token=settings.api_token,

@@ -14,20 +14,26 @@
 | ONECALL_SCREENPOP_URL, ONECALL_SCREENPOP_SECRET | one more screen-pop webhook |
 | ONECALL_AMI_HOST | Asterisk to drive over AMI; unset: no Asterisk |
 | ONECALL_AMI_PORT, ONECALL_AMI_USER, ONECALL_AMI_SECRET | its manager port (5038), user (onecall) and secret |
-| ONECALL_AGI_HOST, ONECALL_AGI_PORT | where the FastAGI server listens (0.0.0.0:4573) |
+| ONECALL_AGI_HOST, ONECALL_AGI_PORT | where the FastAGI server listens (127.0.0.1:4573) |
+| ONECALL_AGI_ALLOW | addresses (or networks) FastAGI connections are accepted from, comma-separated; default: the addresses ONECALL_AMI_HOST resolves to, and loopback |
 
 Left unset, the auth token, API token and secret key of a demo run are generated once
 and kept in `instance/secrets.json` (mode 0600) so `onecall call` and the server agree.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from hotline.errors import ConfigInvalid
+
 DEMO_ACCOUNT_SID = "AC" + "0" * 32
+LOOPBACK = ("127.0.0.1/32", "::1/128")
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ class AmiSettings:
     secret: str
     agi_host: str
     agi_port: int
+    # Networks FastAGI connections are accepted from (an address is a network of one).
+    agi_allow: tuple[str, ...] = LOOPBACK
 
 
 def _ami_settings(env) -> AmiSettings | None:
@@ -71,9 +79,33 @@ def _ami_settings(env) -> AmiSettings | None:
         port=int(env.get("ONECALL_AMI_PORT") or 5038),
         username=env.get("ONECALL_AMI_USER") or "onecall",
         secret=env.get("ONECALL_AMI_SECRET") or "",
-        agi_host=env.get("ONECALL_AGI_HOST") or "0.0.0.0",
+        agi_host=env.get("ONECALL_AGI_HOST") or "127.0.0.1",
         agi_port=int(env.get("ONECALL_AGI_PORT") or 4573),
+        agi_allow=agi_allow_list(env.get("ONECALL_AGI_ALLOW"), host),
     )
+
+
+def agi_allow_list(configured: str | None, ami_host: str) -> tuple[str, ...]:
+    """ONECALL_AGI_ALLOW as networks; unset: the Asterisk's own addresses and loopback
+    (only the Asterisk OneCall drives may run its FastAGI scripts)."""
+    if configured and configured.strip():
+        return tuple(_network(part.strip()) for part in configured.split(",") if part.strip())
+    return tuple(dict.fromkeys((*_resolved(ami_host), *LOOPBACK)))
+
+
+def _network(text: str) -> str:
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        raise ConfigInvalid("environment", [("ONECALL_AGI_ALLOW", f"{text!r} is not an IP address or network")]) from None
+
+
+def _resolved(host: str) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except socket.gaierror:
+        return []  # the AMI connection will say the host is unknown; FastAGI still accepts loopback
+    return [str(ipaddress.ip_network(info[4][0].split("%")[0])) for info in infos]
 
 
 def _instance_secrets(instance_dir: Path) -> dict:

@@ -17,6 +17,9 @@ that in Redis Cluster every key a script touches lives in one slot.
 | agent-leg:<call id> | string | "<channel> <leg id>" of the agent's leg, to hang it up | `hotline.dispatch` |
 | call-seen | zset | routed Twilio calls -> when last seen | `telephony.twilio.liveness` |
 | twilio-leg:<call id> | string | the name OneCall gave the Twilio agent leg the call is offered on now | `telephony.twilio.legs` |
+| desk-session:<id> | string | the agent id of a desk login (TTL: the session's life); logout deletes it | `hotline.desk_auth` |
+| login:agent:<id>, login:addr:<address>, login-locks | hashes, zset | wrong-PIN counts and lockouts per agent id and client address; subject -> locked until | `hotline.desk_auth` |
+| audit:profile-views, audit:citizen:<id>, audit-seen:<agent>\\|<call>\\|<surface> | streams, string | who saw which citizen's profile, when, through which call; a desk view already recorded | `hotline.audit` |
 | ast:calls, ast:legs, ast:leg-of, ast:leg-channel, ast:requests, ast:unreachable, ast:owner:<host>:<port> | hashes, list, set, string | Asterisk channels, AMI requests, the AMI owner's lease | `telephony.asterisk.channels` |
 """
 from __future__ import annotations
@@ -54,6 +57,8 @@ class Keys:
         self.citizen_by_phone = p + "citizen-by-phone"  # hash E.164 phone -> citizen id ("C-1 C-2" when shared)
         self.citizen_by_number = p + "citizen-by-number"  # hash registry number -> citizen id
         self.call_outcomes = p + "call-outcomes"  # hash call id -> outcome JSON
+        self.login_locks = p + "login-locks"  # zset "agent:<id>" / "addr:<address>" -> locked until
+        self.profile_views = p + "audit:profile-views"  # stream of every profile view of the hotline
         # -- drivers ------------------------------------------------------------------------
         self.call_seen = p + "call-seen"  # zset Twilio call -> last seen
         self.asterisk_calls = p + "ast:calls"  # hash citizen Uniqueid -> channel name
@@ -103,6 +108,18 @@ class Keys:
 
     def citizen_by_name(self, name_and_year: str) -> str:
         return f"{self.prefix}citizen-by-name:{name_and_year}"  # set of citizen ids
+    def desk_session(self, session_id: str) -> str:
+        return f"{self.prefix}desk-session:{session_id}"  # string agent id
+
+    def login_failures(self, subject: str) -> str:
+        """subject: "agent:<id>" or "addr:<address>" (the member in `login_locks`)."""
+        return f"{self.prefix}login:{subject}"  # hash failures locked_until
+
+    def citizen_views(self, citizen_id: str) -> str:
+        return f"{self.prefix}audit:citizen:{citizen_id}"  # stream of the views of one citizen's profile
+
+    def view_seen(self, agent_id: str, call_id: str, surface: str) -> str:
+        return f"{self.prefix}audit-seen:{agent_id}|{call_id}|{surface}"  # string, a view already recorded
 
     def agent_leg(self, call_id: str) -> str:
         return f"{self.prefix}agent-leg:{call_id}"

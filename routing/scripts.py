@@ -1,6 +1,7 @@
 """Every Lua script of OneCall. Each routing state change is exactly one of these; the
 others serve the application and the drivers (due-work claims, the citizen registry's
-import and the IVR's lookup, the agents' last calls and their outcomes, the AMI owner's lease).
+import and the IVR's lookup, the agents' last calls and their outcomes, the AMI owner's lease,
+desk login throttling, the profile-view audit).
 
 Modelled on rq's ``scripts.py``: each script is a module constant with a header listing
 its KEYS and ARGV; its user registers it once per client (``register_script``); the
@@ -639,6 +640,95 @@ end
 return 0
 """
 
+LOGIN_BEGIN = r"""
+-- LOGIN_BEGIN: one desk login attempt asks each subject (the agent id typed, the client
+-- address) for a try before the PIN is compared. An attempt is counted as a failure until
+-- LOGIN_SUCCEEDED proves it right, so parallel guesses cannot overtake the count.
+-- A subject locked, or with `limit` unproven attempts in its window, refuses (and is locked).
+-- KEYS[1] login-locks zset (member -> locked until)   KEYS[1+i] subject i's hash (failures, locked_until)
+-- ARGV[1] now (epoch s); then per subject i, four values:
+--   member ("agent:<id>" / "addr:<address>"), limit, window seconds, lockout seconds
+-- Reply: {} when every subject grants the try (each counted once), else {member, locked_until}
+-- of the first subject refusing; nothing is counted then.
+local now = tonumber(ARGV[1])
+local n = #KEYS - 1
+local function arg(i, k) return ARGV[1 + (i - 1) * 4 + k] end
+local function lock(i)
+  local untl = tostring(now + tonumber(arg(i, 4)))
+  redis.call('HSET', KEYS[1 + i], 'locked_until', untl)
+  redis.call('EXPIRE', KEYS[1 + i], math.ceil(tonumber(arg(i, 4))))
+  redis.call('ZADD', KEYS[1], untl, arg(i, 1))
+  return untl
+end
+for i = 1, n do
+  local rec = redis.call('HMGET', KEYS[1 + i], 'failures', 'locked_until')
+  if rec[2] then
+    if tonumber(rec[2]) > now then return {arg(i, 1), rec[2]} end
+    redis.call('DEL', KEYS[1 + i])  -- a lock that ran out: the subject starts afresh
+    rec = {false, false}
+  end
+  if tonumber(rec[1] or '0') >= tonumber(arg(i, 2)) then return {arg(i, 1), lock(i)} end
+end
+for i = 1, n do
+  if redis.call('HINCRBY', KEYS[1 + i], 'failures', 1) == 1 then
+    redis.call('EXPIRE', KEYS[1 + i], math.ceil(tonumber(arg(i, 3))))
+  end
+end
+return {}
+"""
+
+LOGIN_FAILED = r"""
+-- LOGIN_FAILED: the PIN of an attempt LOGIN_BEGIN counted was wrong; lock each subject that
+-- reached its limit. KEYS and ARGV as LOGIN_BEGIN's.
+-- Reply: the latest locked-until among the subjects locked now ('' when none).
+local now = tonumber(ARGV[1])
+local latest = ''
+for i = 1, #KEYS - 1 do
+  local base = 1 + (i - 1) * 4
+  local key = KEYS[1 + i]
+  if tonumber(redis.call('HGET', key, 'failures') or '0') >= tonumber(ARGV[base + 2]) then
+    latest = tostring(now + tonumber(ARGV[base + 4]))
+    redis.call('HSET', key, 'locked_until', latest)
+    redis.call('EXPIRE', key, math.ceil(tonumber(ARGV[base + 4])))
+    redis.call('ZADD', KEYS[1], latest, ARGV[base + 1])
+  end
+end
+return latest
+"""
+
+LOGIN_SUCCEEDED = r"""
+-- LOGIN_SUCCEEDED: the PIN was right. The agent's count (and any lock) is cleared; the
+-- address only gets this attempt back (its earlier failures stay: one agent's own PIN must
+-- not wipe the count of guesses at other agents from the same address).
+-- KEYS[1] login-locks   KEYS[2] the agent's hash   KEYS[3] the address's hash
+-- ARGV[1] the agent's member in login-locks
+-- Reply: 1.
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[1], ARGV[1])
+if tonumber(redis.call('HGET', KEYS[3], 'failures') or '0') > 0 then
+  redis.call('HINCRBY', KEYS[3], 'failures', -1)
+end
+return 1
+"""
+
+RECORD_VIEW = r"""
+-- RECORD_VIEW: one view of a citizen's profile into the hotline's audit stream and the
+-- citizen's own, under the same entry id. With a third key, only the first time that key
+-- is seen (a desk snapshot repeated for the same agent, call and surface is one view).
+-- KEYS[1] hotline stream   KEYS[2] the citizen's stream   KEYS[3] (optional) seen marker
+-- ARGV[1] hotline stream cap   ARGV[2] citizen stream cap   ARGV[3] seen marker TTL (s)
+-- ARGV[4..] field, value, ... of the entry
+-- Reply: the entry id, or nil when the view was already recorded.
+if KEYS[3] and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', tonumber(ARGV[3])) then
+  return false
+end
+local fields = {}
+for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], id, unpack(fields))
+return id
+"""
+
 ALL_SCRIPTS = {
     "set_status": SET_STATUS,
     "enqueue": ENQUEUE,
@@ -659,4 +749,8 @@ ALL_SCRIPTS = {
     "replace_last_call": REPLACE_LAST_CALL,
     "renew_lease": RENEW_LEASE,
     "release_lease": RELEASE_LEASE,
+    "login_begin": LOGIN_BEGIN,
+    "login_failed": LOGIN_FAILED,
+    "login_succeeded": LOGIN_SUCCEEDED,
+    "record_view": RECORD_VIEW,
 }

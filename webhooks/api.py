@@ -6,11 +6,15 @@
 | POST /api/agents/<id>/status | `{"status": "available" / "break" / "offline"}` |
 | GET /api/calls/waiting | waiting calls in queue order, with positions |
 | POST /api/citizens | import citizens: a JSON object, a JSON list, or JSON lines |
-| GET /api/citizens/<id> | one citizen's profile as agents see it |
+| GET /api/citizens/<id> | one citizen's profile as agents see it (recorded as a profile view) |
+| GET /api/lockouts | agent ids and client addresses whose desk logins are locked |
+| DELETE /api/lockouts/<kind>/<id> | kind `agent` or `address`: lift a lockout, forget the wrong PINs counted |
+| GET /api/audit/profile-views | who saw which citizen's profile: `?citizen=&agent=&since=&limit=` |
 
 Errors are JSON `{"error": <stable id>, "message": ..., "details": {...}}`: 401 wrong token, 400 bad body
 (the field named; a refused citizen import lists every problem in `details.problems`, each
-`{"line", "field", "reason"}`), 404 unknown agent or citizen, 409 a change the agent's state forbids.
+`{"line", "field", "reason"}`), 404 unknown agent, citizen or lockout, 409 a change the agent's
+state forbids.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from dataclasses import asdict
 from flask import Blueprint, current_app, jsonify, request
 
 from hotline.citizens import parse_json_body, parse_json_lines
-from hotline.errors import CitizensRefused, ImportProblem, Unauthorized
+from hotline.errors import BadRequest, CitizensRefused, ImportProblem, Unauthorized
 from webhooks.jsonio import json_object_body
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -40,7 +44,9 @@ def require_token():
 
 @bp.get("/agents")
 def list_agents():
-    return jsonify({"agents": [asdict(agent) for agent in _web().routing.agents()]})
+    agents = _web().routing.agents()
+    logins = _web().login_throttle.agent_logins([agent.agent_id for agent in agents])
+    return jsonify({"agents": [{**asdict(agent), "login": logins[agent.agent_id]} for agent in agents]})
 
 
 @bp.post("/agents/<agent_id>/status")
@@ -68,4 +74,31 @@ def import_citizens():
 
 @bp.get("/citizens/<citizen_id>")
 def citizen_profile(citizen_id: str):
-    return jsonify(_web().desk.citizen_profile(citizen_id))
+    return jsonify(_web().desk.citizen_profile(citizen_id, address=request.remote_addr or ""))
+
+
+@bp.get("/lockouts")
+def lockouts():
+    return jsonify({"lockouts": _web().login_throttle.lockouts()})
+
+
+@bp.delete("/lockouts/<kind>/<path:subject>")
+def clear_lockout(kind: str, subject: str):
+    _web().login_throttle.clear(kind, subject)
+    return jsonify({"cleared": {"kind": kind, "id": subject}})
+
+
+@bp.get("/audit/profile-views")
+def profile_views():
+    args = request.args
+    return jsonify(_web().views.query(citizen=args.get("citizen") or None, agent=args.get("agent") or None,
+                                      since=args.get("since") or None, limit=_int_arg("limit", 100)))
+
+
+def _int_arg(name: str, default: int) -> int:
+    value = request.args.get(name)
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise BadRequest(name, "must be a positive whole number")
+    return int(value)

@@ -11,19 +11,22 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol
 
-from flask import Flask
+from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from hotline.agents import AgentDesk
 from hotline.audio.render import PromptAudio
+from hotline.audit import ProfileViews
 from hotline.citizens import CitizenRegistry
 from hotline.config import AgentConfig, HotlineConfig
+from hotline.desk_auth import DeskLogin, LoginThrottle
 from hotline.errors import OneCallError
 from hotline.screenpop import ScreenPops
 from routing import RoutingStore
 from webhooks.forms import OneCallRequest
 from webhooks.jsonio import error_response, http_error_response
+from webhooks.limits import refuse_large_bodies
 
 
 class TwilioTurns(Protocol):
@@ -53,6 +56,9 @@ class WebServices:
     twilio_voice: TwilioTurns
     twilio_signature: SignatureCheck
     desk: AgentDesk
+    desk_login: DeskLogin
+    login_throttle: LoginThrottle
+    views: ProfileViews
     pops: ScreenPops
     registry: CitizenRegistry
     routing: RoutingStore
@@ -80,6 +86,7 @@ def create_app(web: WebServices) -> Flask:
     app.request_class = OneCallRequest
     app.config.update(SECRET_KEY=web.secret_key, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.session_interface = DesktopSessions()
+    app.before_request(lambda: refuse_large_bodies(request))
     app.extensions["onecall"] = web
 
     from webhooks import api, audio_files, desk, twilio_voice

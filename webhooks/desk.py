@@ -5,17 +5,17 @@ the citizen's consultation history), then wrap up and become available again.
 Each route calls one method of the application's `AgentDesk`. Pops arrive over
 server-sent events relayed from the agent's Redis channel, so any web process can serve
 any agent. Desktop POSTs must be JSON (which a cross-site form cannot send), and the
-session cookie is SameSite=Lax.
+session cookie is SameSite=Lax. The cookie names a session kept in Redis
+(`hotline.desk_auth`): logging out ends it for every copy of the cookie.
 """
 from __future__ import annotations
 
-import hmac
 import json
 import time
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session, url_for
 
-from hotline.errors import NotYourAgent, Unauthorized
+from hotline.errors import LoginFailed, LoginLocked, NotYourAgent, Unauthorized
 from webhooks.jsonio import json_object_body
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
@@ -29,40 +29,42 @@ def _web():
 
 
 def _agent_id() -> str:
-    agent_id = session.get("agent_id")
-    if not agent_id or _web().agent_config(agent_id) is None:
+    """The agent of this request's desk session (the cookie names a session kept in Redis)."""
+    agent_id = _web().desk_login.agent_of(session.get("sid"))
+    if agent_id is None:
         raise Unauthorized("log in at /desk first")
     return agent_id
 
 
 @bp.get("/")
 def desk_page():
-    agent_id = session.get("agent_id")
-    agent = _web().agent_config(agent_id) if agent_id else None
-    if agent is None:
-        return render_template("login.html", error=request.args.get("error"))
-    softphone = _web().desk.has_softphone(agent.id)
-    return render_template("desk.html", agent=agent, hotline=_web().hotline, softphone=softphone,
-                           agent_names=dict(_web().agent_names))
+    agent_id = _web().desk_login.agent_of(session.get("sid"))
+    if agent_id is None:
+        return render_template("login.html")
+    return render_template("desk.html", agent=_web().agent_config(agent_id), hotline=_web().hotline,
+                           softphone=_web().desk.has_softphone(agent_id), agent_names=dict(_web().agent_names))
 
 
 @bp.post("/login")
 def login():
     agent_id = request.form.get("agent_id", "").strip()
-    pin = request.form.get("pin", "")
-    agent = _web().agent_config(agent_id)
-    if agent is None or not hmac.compare_digest(agent.pin.encode(), pin.encode()):
-        return redirect(url_for("desk.desk_page", error="unknown agent or wrong PIN"))
+    try:
+        session_id = _web().desk_login.log_in(agent_id, request.form.get("pin", ""), request.remote_addr or "",
+                                              replacing=session.get("sid"))
+    except LoginLocked as exc:
+        page = render_template("login.html", error="locked", minutes=(exc.retry_after + 59) // 60)
+        return page, 429, {"Retry-After": str(exc.retry_after)}
+    except LoginFailed:
+        return render_template("login.html", error="failed"), 401
     session.clear()
-    session["agent_id"] = agent.id
+    session["sid"] = session_id
     return redirect(url_for("desk.desk_page"))
 
 
 @bp.post("/logout")
 def logout():
-    agent_id = session.pop("agent_id", None)
-    if agent_id:
-        _web().desk.log_out(agent_id)
+    _web().desk_login.log_out(session.pop("sid", None))
+    session.clear()
     return redirect(url_for("desk.desk_page"))
 
 
@@ -96,8 +98,7 @@ def extend_wrapup():
 
 @bp.get("/citizens")
 def search_citizens():
-    _agent_id()
-    return jsonify({"citizens": _web().desk.search_citizens(request.args)})
+    return jsonify({"citizens": _web().desk.search_citizens(_agent_id(), request.args)})
 
 
 @bp.post("/identify")
@@ -129,14 +130,15 @@ def voice_token():
 @bp.get("/events")
 def events():
     agent_id = _agent_id()
-    desk, pops = _web().desk, _web().pops
+    desk, pops, login, session_id = _web().desk, _web().pops, _web().desk_login, session.get("sid")
 
     def stream():
         subscription = pops.subscribe(agent_id)
         try:
             yield _sse("state", desk.snapshot(agent_id))
             started = last_beat = time.monotonic()
-            while time.monotonic() - started < MAX_STREAM_SECONDS:
+            # A logout anywhere ends the stream within a second, for every copy of the cookie.
+            while time.monotonic() - started < MAX_STREAM_SECONDS and login.agent_of(session_id) == agent_id:
                 event = subscription.next(timeout=1.0)
                 if event is not None:
                     yield _sse(*event)

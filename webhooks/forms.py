@@ -6,6 +6,9 @@ from urllib.parse import unquote
 
 from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from webhooks.limits import body_limit
 
 
 class FormParams(ImmutableMultiDict):
@@ -44,6 +47,12 @@ def parse_form(text: str) -> list[tuple[str, str]]:
 class OneCallRequest(Request):
     parameter_storage_class = FormParams
 
+    @property
+    def max_content_length(self) -> int:
+        """The body limit of this request's route family (werkzeug's stream and form parser
+        enforce it with a 413)."""
+        return body_limit(self.path)
+
     def _load_form_data(self) -> None:
         """A short url-encoded body (every Twilio webhook) is parsed by `parse_form`,
         without werkzeug's stream and limit machinery, which costs more than the parsing on
@@ -55,6 +64,8 @@ class OneCallRequest(Request):
         mimetype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
         if mimetype != "application/x-www-form-urlencoded" or not length.isdigit() or int(length) > FAST_FORM_LIMIT:
             return super()._load_form_data()
+        if int(length) > self.max_content_length:
+            raise RequestEntityTooLarge()
         body = environ["wsgi.input"].read(int(length))
         # Not UTF-8 cannot come from Twilio (it %-escapes everything else): such a body is
         # read with replacement characters and then fails its signature check (403).

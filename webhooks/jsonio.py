@@ -25,6 +25,10 @@ def error_response(error_id: str, message: str, details: dict | None, status: in
 
 
 def http_error_response(error: HTTPException):
+    if error.code == 413:
+        limit = request.max_content_length
+        return error_response("request-too-large", f"the request body is larger than {limit} bytes, "
+                              "the limit of this address", {"limit_bytes": limit}, 413)
     if error.code == 403:
         return error_response("forbidden", "request signature is missing or wrong", None, 403)
     return error_response(error.name.lower().replace(" ", "-"), error.description, None, error.code)

@@ -77,6 +77,7 @@ class PromptFile:
     value: int | None
     text: str
     voice: str
+    parts: tuple[tuple[str, str], ...] = ()  # (voice, text) per passage, spoken one after the other
 
     @property
     def relative_path(self) -> str:
@@ -84,7 +85,7 @@ class PromptFile:
 
     def fingerprint(self, engine_version: str) -> str:
         """Changes exactly when the file would sound different."""
-        facts = {"text": self.text, "voice": self.voice, "espeak-ng": engine_version,
+        facts = {"text": self.text, "voice": self.voice, "parts": self.parts, "espeak-ng": engine_version,
                  "sample_rate": SAMPLE_RATE, "format": FORMAT_VERSION}
         return hashlib.sha256(json.dumps(facts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -92,6 +93,14 @@ class PromptFile:
 def tts_voices(config) -> dict[str, str]:
     """language code -> espeak-ng voice: `languages.<code>.tts_voice`, else the code itself."""
     return {code: language.tts_voice or code for code, language in config.languages.items()}
+
+
+def _prompt_file(catalog: PromptCatalog, voices: Mapping[str, str], prompt_id: str, language: str,
+                 value: int | None, params: Mapping[str, object]) -> PromptFile:
+    """One file to render, each passage with its language's voice (the prompt's own when none)."""
+    own = voices[language]
+    parts = tuple((voices.get(p.language, own), p.text) for p in catalog.spoken(prompt_id, language, **params))
+    return PromptFile(prompt_id, language, value, catalog.text(prompt_id, language, **params), own, parts)
 
 
 def plan_files(catalog: PromptCatalog, voices: Mapping[str, str],
@@ -107,13 +116,12 @@ def plan_files(catalog: PromptCatalog, voices: Mapping[str, str],
                             f"only prompts with at most one are rendered, so it has no audio")
             continue
         for language in sorted(catalog.languages(prompt_id) & voices.keys()):
-            voice = voices[language]
             if not names:
-                plain = PromptFile(prompt_id, language, None, catalog.text(prompt_id, language), voice)
+                plain = _prompt_file(catalog, voices, prompt_id, language, None, {})
                 files[plain.relative_path] = plain
                 continue
-            variants.extend(PromptFile(prompt_id, language, value, catalog.text(prompt_id, language, **{names[0]: value}),
-                                       voice) for value in values)
+            variants.extend(_prompt_file(catalog, voices, prompt_id, language, value, {names[0]: value})
+                            for value in values)
     for variant in variants:  # a prompt called 'x-3' and value 3 of prompt 'x' would share a file
         if variant.relative_path in files:
             warnings.append(f"prompt {variant.prompt_id!r} has no audio for value {variant.value}: "
@@ -168,8 +176,11 @@ def _manifest_entry(prompt_file: PromptFile, digest: str) -> dict:
 # -- rendering -----------------------------------------------------------------------------
 def render_file(prompt_file: PromptFile, engine: Espeak, audio_dir: Path) -> PromptFile:
     """Speak one prompt, bring it to SAMPLE_RATE and write it. Runs in a worker process."""
-    speech = engine.synthesize(prompt_file.text, prompt_file.voice, prompt_file.relative_path)
-    write_wav(audio_dir / prompt_file.relative_path, resample(speech.samples, speech.sample_rate, SAMPLE_RATE), SAMPLE_RATE)
+    samples = array("h")
+    for voice, text in prompt_file.parts:
+        speech = engine.synthesize(text, voice, prompt_file.relative_path)
+        samples.extend(resample(speech.samples, speech.sample_rate, SAMPLE_RATE))
+    write_wav(audio_dir / prompt_file.relative_path, samples, SAMPLE_RATE)
     return prompt_file
 
 
@@ -239,7 +250,7 @@ def build_prompt_audio(catalog: PromptCatalog, voices: Mapping[str, str], audio_
             tick(f"unchanged {path}")
         else:
             stale.append(prompt_file)
-    for language, voice in sorted({(f.language, f.voice) for f in stale}):
+    for language, voice in _voices_in_use(stale, voices):
         engine.check_voice(voice, f"languages.{language}.tts_voice")
     try:
         for prompt_file in _render_all(stale, engine, audio_dir):
@@ -254,6 +265,12 @@ def build_prompt_audio(catalog: PromptCatalog, voices: Mapping[str, str], audio_
         del entries[path]
     write_manifest(audio_dir, entries)
     return report
+
+
+def _voices_in_use(stale: list[PromptFile], voices: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(language, voice) of every voice the files to render speak with, passages included."""
+    used = {voice for f in stale for voice, _ in f.parts} | {f.voice for f in stale}
+    return sorted((language, voice) for language, voice in voices.items() if voice in used)
 
 
 def _ticker(progress: Progress | None, total: int) -> Callable[[str], None]:

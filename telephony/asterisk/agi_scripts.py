@@ -19,6 +19,7 @@ import logging
 
 from ivr.actions import Gather, Hangup, Route, Say
 from telephony.asterisk.agi import AgiProtocolError, AgiSession, ChannelHungUp
+from telephony.asterisk.agi_access import AgiPeers
 from telephony.asterisk.dialogue import AgiDialogue, Bridging, PromptFiles
 from ivr.events import Event
 from ivr.hold import hold_announcement
@@ -42,7 +43,8 @@ def caller_number(env: dict[str, str]) -> str:
 
 class FastAgiScripts:
     def __init__(self, *, calls, routing, dispatcher, state: AsteriskState, events: AsteriskEvents,
-                 files: PromptFiles, bridging: Bridging, announce_every: int) -> None:
+                 files: PromptFiles, bridging: Bridging, announce_every: int, peers: AgiPeers) -> None:
+        self._peers = peers  # the addresses of the Asterisk allowed to connect
         self._calls = calls
         self._routing = routing
         self._dispatcher = dispatcher
@@ -60,6 +62,12 @@ class FastAgiScripts:
         task = asyncio.current_task()
         self.running.add(task)
         task.add_done_callback(self.running.discard)
+        peer = writer.get_extra_info("peername")
+        if not self._peers.allows(peer):  # refused before a byte is read
+            log.warning("refused a FastAGI connection from %s: not an allowed Asterisk address (ONECALL_AGI_ALLOW)",
+                        peer[0] if peer else "an unknown address")
+            writer.close()
+            return
         try:
             session = await AgiSession.accept(reader, writer)
         except AgiProtocolError as exc:
@@ -199,9 +207,17 @@ class FastAgiScripts:
             log.error("agent leg %s reached OneCall without ONECALL_CALL/ONECALL_AGENT", session.uniqueid)
             await session.command("HANGUP")
             return
+        if self._state.leg(session.uniqueid) != (call_id, agent_id):
+            log.warning("refused the agent script on %s: not a leg OneCall rang for call %s and agent %s",
+                        session.uniqueid, call_id, agent_id)
+            await session.command("HANGUP")
+            return
+        self._state.answered_leg(session.uniqueid, call_id, agent_id, session.env["agi_channel"])
         dialogue = AgiDialogue(session, self._files)
         language = self._calls.language_of(call_id)
-        if not self._calls.agent_answered(call_id, agent_id):
+        # Only the call's latest ring may take it: an older leg of an agent rung again answers
+        # too late, whatever the reservation says.
+        if self._state.latest_leg(call_id) != session.uniqueid or not self._calls.agent_answered(call_id, agent_id):
             await dialogue.play(Say("call_already_taken", language))
             await dialogue.hang_up()
             return
@@ -215,13 +231,14 @@ class FastAgiScripts:
         await dialogue.hang_up()
 
     async def _leg_identity(self, session: AgiSession) -> tuple[str, str]:
-        """The call and agent of this leg: AGI arguments, else the Originate's variables."""
+        """The call and agent this leg claims: AGI arguments, else the Originate's variables.
+        A claim is only believed for a leg OneCall rang itself: its Uniqueid is the ChannelId
+        OneCall chose, recorded for that call and agent when it was rung (`AsteriskState.ring`).
+        Whether the call is still reserved for the agent, the accept decides (atomically)."""
         call_id, agent_id = session.env.get("agi_arg_1", ""), session.env.get("agi_arg_2", "")
         if not call_id:
             call_id = (await session.command("GET VARIABLE", "ONECALL_CALL")).data or ""
         if not agent_id:
             agent_id = (await session.command("GET VARIABLE", "ONECALL_AGENT")).data or ""
-        if call_id and agent_id:
-            self._state.answered_leg(session.uniqueid, call_id, agent_id, session.env["agi_channel"])
         return call_id, agent_id
 

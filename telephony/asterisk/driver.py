@@ -22,6 +22,7 @@ import redis.asyncio
 from hotline.audio.render import PLACEHOLDER_MAX
 from routing import CallPhase, RoutingError
 from routing.scripts import RELEASE_LEASE, RENEW_LEASE
+from telephony.asterisk.agi_access import AgiPeers
 from telephony.asterisk.agi_scripts import CHANNEL, FastAgiScripts
 from telephony.asterisk.ami import AmiConnection
 from telephony.asterisk.channels import AsteriskState
@@ -67,7 +68,7 @@ class AsteriskDriver:
             files=PromptFiles(sounds_dir, PLACEHOLDER_MAX),
             bridging=Bridging(config.asterisk.bridge_profile, config.asterisk.caller_profile,
                               config.asterisk.agent_profile, config.asterisk.music_class),
-            announce_every=config.routing.wait_announcement_seconds)
+            announce_every=config.routing.wait_announcement_seconds, peers=AgiPeers(ami_settings.agi_allow))
         self._lease_key = state.keys.asterisk_owner(ami_settings.host, ami_settings.port)
         self._renew_lease = redis_client.register_script(RENEW_LEASE)
         self._release_lease = redis_client.register_script(RELEASE_LEASE)
@@ -86,7 +87,8 @@ class AsteriskDriver:
         wrong user or secret."""
         s = self._ami_settings
         self.agi_server = await asyncio.start_server(self.scripts.serve, s.agi_host, s.agi_port)
-        log.info("FastAGI listening on %s:%s", s.agi_host, self.agi_port)
+        log.info("FastAGI listening on %s:%s, for connections from %s", s.agi_host, self.agi_port,
+                 ", ".join(s.agi_allow))
         self._tasks = [asyncio.create_task(self.scripts.hold_watch.run())]
         await self._become_owner()
         self.ami = AmiConnection(host=s.host, port=s.port, username=s.username, secret=s.secret,

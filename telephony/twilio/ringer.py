@@ -11,6 +11,7 @@ still ringing when the citizen leaves is cancelled (`cancel`).
 """
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -26,6 +27,8 @@ class TwilioRinger:
     def __init__(self, account_sid: str, auth_token: str, caller_id: str, ring_timeout: int,
                  urls_for: Callable[[str, str, str], AgentLegUrls], legs: TwilioLegs,
                  api_base_url: str | None = None) -> None:
+        # twilio's client logs every request's URL and headers at INFO: one ring, a dozen lines
+        logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
         self._client = Client(account_sid, auth_token)
         if api_base_url:
             self._client.api.base_url = api_base_url.rstrip("/")

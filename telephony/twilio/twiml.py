@@ -59,12 +59,10 @@ class TwimlRenderer:
         if url is not None:
             parent.play(url)
             return
-        voice = self._voices[say.language]
-        parent.say(
-            self._catalog.text(say.prompt, say.language, **dict(say.params)),
-            language=voice.say_language,
-            voice=voice.voice,
-        )
+        # one <Say> per passage: "[en: press 2]" in a Korean prompt is said by the English voice
+        for passage in self._catalog.spoken(say.prompt, say.language, **dict(say.params)):
+            voice = self._voices.get(passage.language) or self._voices[say.language]
+            parent.say(passage.text, language=voice.say_language, voice=voice.voice)
 
     def _gather(self, response: VoiceResponse, gather: Gather, urls: TwimlUrls) -> None:
         voice = self._voices[gather.language]

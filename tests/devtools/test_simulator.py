@@ -47,6 +47,34 @@ def test_simulated_call_with_unanswered_agent_is_not_lost(live_server):
     transcript = simulate_call(server_url=url, auth_token=AUTH_TOKEN, account_sid=ACCOUNT_SID,
                                caller="+821012345678", hotline_number="+8222120120", standin_port=standin_port,
                                inputs=iter(["1", "2"]), say=lambda _: None, agent_answers=False,
-                               max_wait_seconds=1.5, talk_seconds=0.1)
+                               max_wait_seconds=1.5, talk_seconds=0.1, time_scale=0.05)
     assert not transcript.connected
     assert application.routing.agent("yoon.taeho").status == "break"
+
+
+def test_waiting_caller_hears_the_position_once_per_pause_not_in_a_loop(live_server):
+    # nobody is available: each hold document says the position, then pauses 20 s
+    # (routing.wait_announcement_seconds); the simulator spends that call time before the next
+    url, standin_port, application = live_server
+    waits, heard = [], []
+    transcript = simulate_call(server_url=url, auth_token=AUTH_TOKEN, account_sid=ACCOUNT_SID,
+                               caller="+821012345678", hotline_number="+8222120120", standin_port=standin_port,
+                               inputs=iter(["1", "2"]), say=heard.append, max_wait_seconds=60,
+                               time_scale=0.001, wait=lambda seconds: waits.append(seconds) or False)
+    assert transcript.ended_by == "caller-gave-up"
+    positions = [line for line in heard if "대기 순서" in line]
+    assert len(positions) == 3, "\n".join(heard)  # 60 s of call time, one announcement per 20 s
+    assert waits == [pytest.approx(0.02)] * 3
+
+
+def test_onecall_call_with_no_server_says_so_and_exits_2(deployment_dir):
+    import subprocess
+    import sys
+
+    down = f"http://127.0.0.1:{free_port()}"
+    result = subprocess.run([sys.executable, "-m", "onecall.cli", "call", "--server", down, "--press", "1,2",
+                             "--twilio-port", str(free_port())],
+                            cwd=deployment_dir, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"cannot reach OneCall at {down}: is `onecall serve` running?" in result.stderr
+    assert "Traceback" not in result.stderr

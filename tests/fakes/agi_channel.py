@@ -95,7 +95,8 @@ class FakeAgiChannel:
                  accountcode: str = "", args: Iterable[str] = (), version: str = "22.10.1",
                  blocking_apps: Iterable[str] = DEFAULT_BLOCKING_APPS, digit_wait_cap: float | None = 0.05,
                  missing_files: Iterable[str] = (), xml_docs: bool = True, sighup: bool = True,
-                 exit_on_hangup: bool = False, connect_timeout: float = 2.0) -> None:
+                 exit_on_hangup: bool = False, connect_timeout: float = 2.0,
+                 source_address: str | None = None) -> None:
         self.host, self.port, self.script = host, port, script
         self.uniqueid = uniqueid or f"{int(time.time())}.{next(_uniqueids)}"
         self.channel, self.callerid, self.calleridname = channel, callerid, calleridname
@@ -110,6 +111,7 @@ class FakeAgiChannel:
         self.missing_files = set(missing_files)
         self.xml_docs, self.sighup, self.exit_on_hangup = xml_docs, sighup, exit_on_hangup
         self.connect_timeout = connect_timeout
+        self.source_address = source_address  # connect from this local address (e.g. 127.0.0.2)
         # what the test reads
         self.commands: list[str] = []
         self.replies: list[str] = []
@@ -157,7 +159,9 @@ class FakeAgiChannel:
         """Connect to the FastAGI server and send the environment block."""
         if self._sock is not None:
             raise RuntimeError("FakeAgiChannel already started")
-        self._sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+        source = (self.source_address, 0) if self.source_address else None
+        self._sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout,
+                                              source_address=source)
         self._sock.settimeout(None)
         block = "".join(f"{key}: {value}\n" for key, value in self.environment()) + "\n"
         self._send(block)

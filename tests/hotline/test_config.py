@@ -92,3 +92,15 @@ def test_catalog_must_hold_what_the_drivers_speak(config_dir, change, reason):
     with pytest.raises(ConfigInvalid) as caught:
         load_config(config_dir / "config.yaml")
     assert reason in caught.value.message
+
+
+def test_the_demo_config_names_every_asterisk_setting():
+    # config.yaml is where operators learn the settings: each one is there, set or commented
+    from pathlib import Path
+
+    from hotline.config import AsteriskConfig
+
+    text = (Path(__file__).resolve().parents[2] / "config.yaml").read_text(encoding="utf-8")
+    section = text[text.index("\nasterisk:"):]
+    missing = [name for name in AsteriskConfig.model_fields if f"{name}:" not in section]
+    assert missing == []

@@ -58,3 +58,12 @@ def test_a_flow_prompt_missing_in_a_configured_language_refuses_the_config(deplo
     [(field, reason)] = caught.value.problems
     assert field == "files.flow (flows/main.yaml) nodes.goodbye.prompt"
     assert reason == "prompt 'goodbye' has no 'en' text in the prompt catalog"
+
+
+def test_a_passage_in_a_language_the_hotline_does_not_speak_is_refused(deployment_dir):
+    catalog = deployment_dir / "prompts" / "catalog.yaml"
+    edit(catalog, lambda d: d["prompts"]["goodbye"].update(ko="감사합니다. [ja: ありがとうございました。]"))
+    with pytest.raises(ConfigInvalid) as caught:
+        load_config(deployment_dir / "config.yaml")
+    assert ("files.prompts (prompts/catalog.yaml) goodbye.ko",
+            "has a [ja: …] passage, but 'ja' is not a language of this hotline (en, ko)") in caught.value.problems

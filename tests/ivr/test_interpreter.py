@@ -238,3 +238,19 @@ def test_hash_key_menu_has_no_finish_key(catalog, directory):
     assert step.actions[-1].finish_on_key == "" and step.actions[-1].input == ("dtmf",)
     step = check(interpreter.handle(step.state, DigitsEntered("1"), directory))
     assert step.actions[-1].skill == "general"  # a fixed skill on the route node wins over the intent
+
+
+def test_saying_english_in_korean_picks_the_english_option(interpreter, directory):
+    # the call is still in Korean; "English" is the English keyword of the option that sets English
+    [start] = play(interpreter, directory, KNOWN_PHONE)
+    assert "english" in start.actions[-1].hints
+    steps = play(interpreter, directory, KNOWN_PHONE, SpeechHeard("English", 0.9))
+    menu = steps[-1].actions[-1]
+    assert menu.language == "en" and menu.prompts == (Say("department_menu", "en"),)
+
+
+def test_target_language_keywords_do_not_leak_into_other_options(interpreter, directory):
+    # "korean" is the English keyword of the Korean option: heard in English only, not in Korean
+    steps = play(interpreter, directory, KNOWN_PHONE, SpeechHeard("korean", 0.9))
+    assert steps[-1].state.language == "ko" and steps[-1].state.node == "departments"
+    assert steps[-1].actions[-1].prompts[0] == Say("department_menu", "ko")

@@ -54,3 +54,61 @@ def test_catalog_file_is_loaded(catalog):
     assert "department_menu" in catalog
     assert catalog.text("department_menu", "ko").startswith("원하시는 업무")
     assert load_catalog(CATALOG_PATH).text("goodbye", "en").endswith("Goodbye.")
+
+
+# -- what a text says: passages in another language, digits read one by one -----------------
+from ivr.prompts import Passage  # noqa: E402
+
+BILINGUAL = {"prompts": {
+    "menu": {"ko": "한국어는 1번을 누르십시오. [en: For English, press 2.]",
+             "en": "[ko: 한국어는 1번을 누르십시오.] For English, press 2."},
+    "welcome": {"ko": "서울시 [digits: 120] 다산콜센터입니다.", "en": "Seoul [digits: 120] Dasan Call Center."},
+    "position": {"ko": "{position}번째입니다. [en: You are number {position}.]", "en": "You are number {position}."},
+}}
+
+
+def test_a_passage_in_another_language_is_spoken_in_that_language():
+    catalog = PromptCatalog.from_dict(BILINGUAL)
+    assert catalog.spoken("menu", "ko") == (Passage("ko", "한국어는 1번을 누르십시오."),
+                                            Passage("en", "For English, press 2."))
+    assert catalog.spoken("menu", "en") == (Passage("ko", "한국어는 1번을 누르십시오."),
+                                            Passage("en", "For English, press 2."))
+    assert catalog.spoken("position", "ko", position=3) == (Passage("ko", "3번째입니다."),
+                                                            Passage("en", "You are number 3."))
+    assert catalog.text("menu", "ko") == "한국어는 1번을 누르십시오. [en: For English, press 2.]"  # as written
+
+
+def test_digits_are_spelled_as_a_keypad_reads_them_in_each_language():
+    catalog = PromptCatalog.from_dict(BILINGUAL)
+    # Korean says a phone number's digits with 공 for 0: 120 is 일이공, not 백이십
+    assert catalog.spoken("welcome", "ko") == (Passage("ko", "서울시 일이공 다산콜센터입니다."),)
+    assert catalog.spoken("welcome", "en") == (Passage("en", "Seoul one two zero Dasan Call Center."),)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("press [en: two", "'[' without its ']'"),
+    ("press two]", "']' without its '['"),
+    ("[en: press [digits: 2]]", "cannot be nested"),
+    ("[digits: 12a]", "only the digits 0-9"),
+    ("[EN: x]", "not a language code"),
+    ("[en: ]", "is empty"),
+])
+def test_markup_mistakes_are_refused_with_the_prompt_named(text, message):
+    with pytest.raises(CatalogInvalid) as info:
+        PromptCatalog.from_dict({"prompts": {"p": {"ko": text}}})
+    [error] = info.value.errors
+    assert error.path == "prompts.p.ko" and message in error.message
+
+
+def test_demo_catalog_keeps_each_language_in_its_own_passages(catalog):
+    # espeak-ng (and Polly) read every digit of a Korean text in Korean: "press 2" in a Korean
+    # prompt became "press 이". Each English sentence must be an English passage, and back.
+    for prompt_id in sorted(catalog.prompt_ids()):
+        for language in sorted(catalog.languages(prompt_id)):
+            params = {name: 7 for name in catalog.placeholders(prompt_id)}
+            for passage in catalog.spoken(prompt_id, language, **params):
+                if passage.language == "ko":
+                    assert not any("a" <= c.lower() <= "z" for c in passage.text), (prompt_id, language, passage)
+                else:
+                    assert not any("\uac00" <= c <= "\ud7a3" for c in passage.text), (prompt_id, language, passage)
+                assert "120" not in passage.text, (prompt_id, language, passage)  # the hotline's name: 일이공

@@ -167,3 +167,14 @@ def _catalog_dict():
     from ivr.yamlstrict import load_yaml
 
     return load_yaml(CATALOG_PATH.read_text(encoding="utf-8"))["prompts"]
+
+
+def test_target_language_keyword_collides_in_the_call_language(demo_data, catalog):
+    # the English option's "english" is also heard while the call is in Korean, so a Korean
+    # keyword "english" on another option of the same menu would make the choice ambiguous
+    demo_data["nodes"]["language"]["options"].insert(
+        0, {"key": "3", "intent": "general", "speech": {"ko": ["English"]}, "next": "departments"})
+    found = problems(demo_data, catalog)
+    [(path, message)] = found.items()
+    assert path == "nodes.language.options[2].speech.en[0]"
+    assert "options[0]" in message and "'ko'" in message

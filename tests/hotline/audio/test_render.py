@@ -215,3 +215,42 @@ def test_a_failed_render_is_reported_and_finished_files_are_kept(tmp_path, monke
     report = build(audio_dir, small_catalog(broken={"en": "Fixed."}))
     assert "en/broken.wav" in report.rendered
     assert not set(report.rendered) & set(kept)
+
+
+BILINGUAL = {"menu": {"ko": "한국어는 1번을 누르십시오. [en: For English, press 2.]",
+                      "en": "[ko: 한국어는 1번을 누르십시오.] For English, press 2."},
+             "welcome": {"ko": "서울시 [digits: 120] 다산콜센터입니다.", "en": "Seoul [digits: 120] Dasan."}}
+
+
+def test_each_passage_is_rendered_by_its_languages_voice():
+    files, _ = plan_files(small_catalog(**BILINGUAL), VOICES, FEW_VALUES)
+    parts = {f.relative_path: f.parts for f in files}
+    assert parts["ko/menu.wav"] == (("ko", "한국어는 1번을 누르십시오."), ("en-us", "For English, press 2."))
+    assert parts["en/menu.wav"] == (("ko", "한국어는 1번을 누르십시오."), ("en-us", "For English, press 2."))
+    assert parts["ko/welcome.wav"] == (("ko", "서울시 일이공 다산콜센터입니다."),)
+    assert parts["en/welcome.wav"] == (("en-us", "Seoul one two zero Dasan."),)
+
+
+def test_the_english_passage_of_a_korean_prompt_says_two_not_i():
+    # espeak-ng's phonemes (`-x`): the Korean voice reads "press 2" as "pr'Es 'i" (이);
+    # the passage, spoken by the English voice, says "t'u:" (two)
+    import subprocess
+
+    files, _ = plan_files(small_catalog(**BILINGUAL), VOICES, FEW_VALUES)
+    [menu] = [f for f in files if f.relative_path == "ko/menu.wav"]
+    heard = [subprocess.run(["espeak-ng", "-q", "-x", "-v", voice, "--", text], capture_output=True, text=True,
+                            check=True).stdout for voice, text in menu.parts]
+    assert "t'u:" in heard[1] and "'i" not in heard[1]
+    assert "'i" in subprocess.run(["espeak-ng", "-q", "-x", "-v", "ko", "--", "For English, press 2."],
+                                  capture_output=True, text=True, check=True).stdout
+
+
+def test_a_bilingual_prompt_renders_to_one_file_holding_both_voices(tmp_path):
+    catalog = small_catalog(**BILINGUAL)
+    build(tmp_path / "audio", catalog)
+    both = read_wav(tmp_path / "audio" / "ko" / "menu.wav")
+    korean_only = tmp_path / "ko-only"
+    build(korean_only, small_catalog(menu={"ko": "한국어는 1번을 누르십시오."}))
+    assert len(both.samples) > len(read_wav(korean_only / "ko" / "menu.wav").samples)
+    manifest = json.loads((tmp_path / "audio" / MANIFEST_NAME).read_text())["files"]
+    assert manifest["ko/menu.wav"]["voice"] == "ko"

@@ -120,3 +120,30 @@ def test_a_late_failure_of_an_old_ring_does_not_take_the_new_ring_from_its_agent
 
     assert application.routing.call(call_id).state == "reserved"
     assert application.routing.agent("kim.minji").status == "reserved"
+
+
+def test_an_old_leg_answering_late_cannot_take_the_call_from_the_new_ring(asterisk_application, driver,
+                                                                         fake_asterisk):
+    """The agent is rung again for the same call; the old leg's late answer hears "call
+    already taken" and the call stays offered on the new leg."""
+    from tests.fakes.agi_channel import FakeAgiChannel
+
+    application = asterisk_application
+    make_available(application, "kim.minji")
+    rings = FirstRingRingsOn(driver, fake_asterisk, answer_later=False)
+    citizen = citizen_channel(driver, fake_asterisk, keys="12")
+    old_leg = _ringing(fake_asterisk, rings, 0)
+    _ring_times_out(application)
+    make_available(application, "kim.minji")
+    _ringing(fake_asterisk, rings, 1)
+
+    late = FakeAgiChannel("127.0.0.1", driver.agi_port, script="agent", uniqueid=old_leg,
+                          channel=fake_asterisk.channels[old_leg].channel, callerid="+8222120120",
+                          context="onecall-agent", extension="s",
+                          variables={"ONECALL_CALL": CITIZEN_UNIQUEID, "ONECALL_AGENT": "kim.minji"}).start()
+    late.wait_played("call_already_taken")
+
+    assert application.routing.call(CITIZEN_UNIQUEID).state == "reserved"
+    assert application.routing.agent("kim.minji").status == "reserved"
+    late.close()
+    citizen.hangup()

@@ -74,7 +74,8 @@ def test_say_stays_where_no_file_exists_or_the_language_says(play_web):
     assert verbs(renderer.waiting("en", 25, 20, "https://h/w")) == [("Say", "You are number 25 in line.")]  # not rendered here
     assert verbs(renderer.render((Say("welcome", "en"), Hangup()), URLS, "CA1"))[0][0] == "Say"
     korean = verbs(renderer.render((Say("goodbye", "ko"), Hangup()), URLS, "CA1"))  # rendered, but ko says
-    assert korean == [("Say", play_web.application.config.catalog.text("goodbye", "ko"))]
+    [passage] = play_web.application.config.catalog.spoken("goodbye", "ko")
+    assert korean == [("Say", passage.text)]
 
 
 def test_played_prompts_are_valid_twiml(play_web, schema):  # noqa: F811

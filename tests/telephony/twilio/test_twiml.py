@@ -327,3 +327,23 @@ def test_text_and_urls_are_xml_escaped_and_korean_stays_utf8():
         '<Redirect method="POST">https://h.example/twilio/no-input?step=menu&amp;lang=ko</Redirect>'
         '</Response>')
     assert "수수료".encode() in document.encode("utf-8")
+
+
+def test_a_passage_in_another_language_is_said_by_that_languages_voice():
+    catalog = PromptCatalog.from_dict({"prompts": {
+        "language_menu": {"ko": "한국어는 1번을 누르십시오. [en: For English, press 2.]",
+                          "en": "[ko: 한국어는 1번을 누르십시오.] For English, press 2."},
+        "welcome": {"ko": "서울시 [digits: 120] 다산콜센터입니다.", "en": "Seoul [digits: 120] Dasan Call Center."},
+    }})
+    gather = Gather(prompts=(Say("welcome", "ko"), Say("language_menu", "ko")), language="ko", input=("dtmf",),
+                    num_digits=1, finish_on_key="", timeout_seconds=5, hints=())
+    assert TwimlRenderer(catalog, VOICES).render((gather,), URLS, SID) == (
+        '<?xml version="1.0" encoding="UTF-8"?><Response>'
+        '<Gather action="https://h.example/twilio/gather" finishOnKey="" input="dtmf" method="POST"'
+        ' numDigits="1" timeout="5">'
+        '<Say language="ko-KR" voice="Polly.Seoyeon">서울시 일이공 다산콜센터입니다.</Say>'
+        '<Say language="ko-KR" voice="Polly.Seoyeon">한국어는 1번을 누르십시오.</Say>'
+        '<Say language="en-US" voice="Polly.Joanna">For English, press 2.</Say>'
+        '</Gather>'
+        '<Redirect method="POST">https://h.example/twilio/no-input</Redirect>'
+        '</Response>')
