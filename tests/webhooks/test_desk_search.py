@@ -70,3 +70,14 @@ def test_a_shared_phone_finds_every_citizen_who_holds_it(web, app):
         parse_record({"id": "C-9002", "name": "정자녀", "phones": ["02-555-0101"], "birth_year": 1990}),
     ])
     assert sorted(_found(_login(app), phone="02-555-0101")) == ["C-9001", "C-9002"]
+
+
+def test_the_search_and_the_identification_are_in_the_profile_view_audit(web, app, twilio, twilio_api):
+    desk = _login(app)
+    call_sid = take_call(twilio, twilio_api, desk, caller=UNKNOWN_CALLER)
+    assert _found(desk, registry_number="34567890") == ["C-0003"]
+    desk.post("/desk/identify", json={"call_id": call_sid, "citizen_id": "C-0003"})
+    desk.get("/desk/state")
+    views = web.application.views.query(citizen="C-0003")["views"]
+    assert [(v["surface"], v["viewer"]) for v in views] == [("search", AGENT), ("identify", AGENT), ("desk", AGENT)]
+    assert [v["call"] for v in views[1:]] == [call_sid, call_sid]
