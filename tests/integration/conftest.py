@@ -20,7 +20,7 @@ from hotline.config import OneCallConfig, load_config
 from onecall.bootstrap import bootstrap
 from onecall.composition import build_application
 from onecall.settings import AmiSettings, Settings
-from tests.conftest import ROOT, SCREENPOP_SECRET, wait_for
+from tests.conftest import ROOT, SCREENPOP_SECRET
 from tests.integration.ami_session import AmiSession
 from tests.integration.asterisk_process import RealAsterisk, asterisk_binary, asterisk_prefix, free_port
 from tests.integration.relay import FastAgiRelay

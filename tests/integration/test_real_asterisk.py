@@ -44,8 +44,6 @@ def ring_then_connect(hotline, agent_id: str = "kim.minji") -> tuple[Citizen, st
     return citizen, hotline.agent_leg(citizen.call_id)
 
 
-@pytest.mark.xfail(strict=True, reason="the driver does not yet hang up an agent leg that is still ringing "
-                                       "when the citizen hangs up (it knows a leg's channel only once answered)")
 def test_b_citizen_hangs_up_while_the_agents_phone_rings(hotline):
     hotline.ami.action({"Action": "Setvar", "Variable": "PHONE_1001_RING", "Value": "300"})  # nobody picks up
     hotline.make_available("kim.minji")
