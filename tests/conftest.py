@@ -223,3 +223,13 @@ class TwilioSigner:
 @pytest.fixture()
 def twilio(client):
     return TwilioSigner(client)
+
+
+@pytest.fixture()
+def own_redis(tmp_path):
+    """A Redis of this test's own, with an append-only file, that the test may restart."""
+    from tests.restartable_redis import RestartableRedis
+
+    server = RestartableRedis(tmp_path / "redis").start()
+    yield server
+    server.stop()

@@ -10,18 +10,10 @@ from onecall.bootstrap import bootstrap
 from onecall.composition import build_application
 from onecall.settings import Settings
 from tests.conftest import SCREENPOP_SECRET, wait_for
-from tests.restartable_redis import RestartableRedis
 from tests.telephony.asterisk.conftest import ami_settings
 from tests.telephony.asterisk.harness import DriverThread
 from tests.telephony.asterisk.test_asterisk_call import CITIZEN_UNIQUEID, AgentPhones, call_state, citizen_channel
 from tests.telephony.asterisk.test_asterisk_call import make_available
-
-
-@pytest.fixture()
-def own_redis(tmp_path):
-    server = RestartableRedis(tmp_path / "redis").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture()

@@ -10,17 +10,9 @@ import pytest
 import redis
 
 from tests.conftest import TwilioSigner, start_web_process, wait_for
-from tests.restartable_redis import RestartableRedis
 from tests.webhooks.helpers import caller_params, dial_in, new_call_sid, said, set_status, twiml
 
 CALLER = "+821055501234"
-
-
-@pytest.fixture()
-def own_redis(tmp_path):
-    server = RestartableRedis(tmp_path / "redis").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture()
