@@ -137,11 +137,8 @@ class CallLifecycle:
     def agent_leg_ended(self, call_id: str, agent_id: str, reason: str) -> None:
         """The leg the call was last offered on, to `agent_id`, ended. Only an accepted leg ends
         the call; one that never got its answer through is a missed offer."""
-        try:
-            record = self._routing.call(call_id)
-        except RoutingError:
-            return
-        if record.agent_id != agent_id:
+        record = self._record(call_id)
+        if record is None or record.agent_id != agent_id:
             return  # timed out, or offered to someone else since: nothing of theirs to end
         if record.state == CallPhase.CONNECTED:
             self.ended(call_id, reason)
@@ -154,29 +151,22 @@ class CallLifecycle:
         state = self._sessions.load(call_id)
         if state is not None and not state.finished:
             self._sessions.save(self._interpreter.handle(state, CallerHungUp(), self._registry).state)
-        ringing = self._phase(call_id) == CallPhase.RESERVED
+        before = self._record(call_id)  # one read: was an agent ringing, and whose desk to tell
         try:
             self._dispatcher.dispatch(self._routing.end_call(call_id, reason))
         except RoutingError:
             pass  # never reached the router (hung up in the menu), or already ended
-        if ringing:
+        if before is not None and before.state == CallPhase.RESERVED:
             self._dispatcher.cancel_ring(call_id)
         for watch in self._watches.values():
             watch.ended(call_id)
-        self._tell_desk_ended(call_id, reason)
+        if before is not None and before.agent_id:
+            # The agent's desk hears at once that the call is over (not at its next heartbeat).
+            self._desk_events.notify_desk(before.agent_id, "ended", {"call_id": call_id, "reason": reason})
 
-    def _tell_desk_ended(self, call_id: str, reason: str) -> None:
-        """The agent's desk hears at once that the call is over (not at its next heartbeat)."""
+    def _record(self, call_id: str):
         try:
-            agent_id = self._routing.call(call_id).agent_id
-        except RoutingError:
-            return
-        if agent_id:
-            self._desk_events.notify_desk(agent_id, "ended", {"call_id": call_id, "reason": reason})
-
-    def _phase(self, call_id: str) -> str | None:
-        try:
-            return self._routing.call(call_id).state
+            return self._routing.call(call_id)
         except RoutingError:
             return None
 
