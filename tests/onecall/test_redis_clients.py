@@ -2,10 +2,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
 
 import pytest
 import redis
 import redis.asyncio
+import redis.cluster
+import redis.sentinel
 
 from hotline.errors import ConfigInvalid
 from hotline.sessions import CallSessions
@@ -14,6 +21,8 @@ from onecall.redis_clients import async_client, async_client_factory, client_for
 from onecall.settings import CLUSTER, SENTINEL, load_settings, redis_settings
 from routing import AgentProfile, CallRequest, RoutingStore
 from routing.keys import Keys
+from tests.conftest import TwilioSigner, start_web_process
+from tests.webhooks.helpers import caller_params, new_call_sid, twiml
 from tests.redis_topologies import ClusterSet, SentinelSet, skip_without_debian_redis
 
 AGENT = AgentProfile("kim", "Kim", {"tax": 3}, ("ko",), "sip:kim")
@@ -171,3 +180,64 @@ def test_the_asyncio_cluster_client_reads_what_the_sync_one_wrote(cluster_set):
             await client.aclose()
 
     assert list(asyncio.run(take())) == ["{t}:requests", "ring"]
+
+
+# -- the application starts and answers a call on each kind -----------------------------------
+def start_and_answer_a_call(demo_config, settings):
+    """What `onecall serve` does in a worker: build from the settings, bootstrap, take a call."""
+    web = start_web_process(demo_config, settings, None)
+    try:
+        document = twiml(TwilioSigner(web.app.test_client()).post(
+            "/twilio/voice", caller_params(new_call_sid(), CallStatus="ringing")))
+        assert document.find("Gather") is not None  # the welcome menu
+        return web.application.redis
+    finally:
+        web.stop()
+
+
+def test_the_application_starts_and_answers_on_sentinel(demo_config, settings, sentinel_set, sentinel_url):
+    client = start_and_answer_a_call(demo_config, replace(settings, redis_url=sentinel_url))
+    assert isinstance(client.connection_pool, redis.sentinel.SentinelConnectionPool)
+    assert sentinel_set.primary(7).dbsize() > 0  # the agents, the call and its session: on the primary
+
+
+def test_the_application_starts_and_answers_on_a_cluster(demo_config, settings, cluster_set):
+    hotline_slot = redis.cluster.key_slot(Keys(demo_config.hotline.id).call("x").encode())
+    for port in cluster_set.ports:  # from each node, the owner of the hotline's slot or not
+        client = start_and_answer_a_call(demo_config, replace(settings, redis_url=cluster_set.url(port),
+                                                              redis_cluster=True))
+        assert isinstance(client, redis.cluster.RedisCluster)
+        assert client.cluster_countkeysinslot(hotline_slot) > 0
+
+
+# -- the commands -------------------------------------------------------------------------------
+def onecall_command(deployment_dir, environ: dict, *args: str) -> subprocess.CompletedProcess:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("REDIS_")}, **environ}
+    return subprocess.run([sys.executable, "-m", "onecall.cli", *args], cwd=deployment_dir, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_command_refuses_a_bad_redis_url_naming_the_variable(deployment_dir):
+    result = onecall_command(deployment_dir, {"REDIS_URL": "redis+sentinel://127.0.0.1:26379"}, "doctor")
+    assert result.returncode == 2
+    assert "REDIS_URL" in result.stderr and "redis+sentinel://host:port,host:port/mastername" in result.stderr
+
+
+def test_doctor_and_citizens_import_reach_redis_through_sentinel(deployment_dir, sentinel_set, sentinel_url):
+    doctor = onecall_command(deployment_dir, {"REDIS_URL": sentinel_url}, "doctor")
+    assert f"ok   redis: {sentinel_url} (sentinel) answers" in doctor.stdout
+    citizens = deployment_dir / "one.jsonl"
+    citizens.write_text(json.dumps({"id": "C-1", "name": "a", "registry_number": "10001000"}) + "\n")
+    imported = onecall_command(deployment_dir, {"REDIS_URL": sentinel_url}, "citizens", "import", str(citizens))
+    assert imported.returncode == 0, imported.stderr
+    assert sentinel_set.primary(7).exists("oc:{120}:citizen:C-1")
+
+
+def test_citizens_import_reaches_the_cluster_from_any_node(deployment_dir, cluster_set):
+    citizens = deployment_dir / "one.jsonl"
+    citizens.write_text(json.dumps({"id": "C-2", "name": "b", "registry_number": "10001001"}) + "\n")
+    for port in cluster_set.ports:
+        imported = onecall_command(deployment_dir, {"REDIS_URL": cluster_set.url(port), "REDIS_CLUSTER": "1"},
+                                   "citizens", "import", str(citizens))
+        assert imported.returncode == 0, imported.stderr
+    assert client_for_url(cluster_set.url(), cluster=True).exists("oc:{120}:citizen:C-2")
