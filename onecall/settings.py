@@ -121,11 +121,14 @@ def _sentinel_settings(url: str, tls: bool) -> RedisSettings:
 
 
 def _host_port(text: str) -> tuple[str, int]:
-    host, _, port = text.strip().rpartition(":") if ":" in text else (text.strip(), "", "")
+    """`host:port`, `[v6]:port` or `host` (port 26379) of one sentinel."""
+    host, colon, port = text.strip().rpartition(":")
+    if not colon or host.count(":") and not host.endswith("]"):  # no port (a bare IPv6 needs brackets)
+        host, port = text.strip(), str(DEFAULT_SENTINEL_PORT)
     host = host.strip("[]")
-    if not host or (port and not port.isdigit()) or not 0 < int(port or DEFAULT_SENTINEL_PORT) < 65536:
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise _redis_invalid("REDIS_URL", f"{text!r} is not a Sentinel host:port")
-    return host, int(port or DEFAULT_SENTINEL_PORT)
+    return host, int(port)
 
 
 def _database(text: str) -> int:

@@ -70,6 +70,12 @@ def test_a_sentinel_tls_url_connects_with_tls():
     assert client.connection_pool.connection_kwargs["db"] == 4
 
 
+def test_a_sentinel_url_names_sentinels_with_or_without_a_port_and_the_primary_credentials():
+    settings = redis_settings("redis+sentinel://app:s%40cret@[::1]:26380,sentinel-b/onecall")
+    assert settings.sentinels == (("::1", 26380), ("sentinel-b", 26379))
+    assert (settings.username, settings.password, settings.db, settings.tls) == ("app", "s@cret", 0, False)
+
+
 # -- bad settings -----------------------------------------------------------------------------
 @pytest.mark.parametrize("environ, variable", [
     ({"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
