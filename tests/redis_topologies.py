@@ -39,6 +39,14 @@ class Processes:
             file.write(config + f"\ndir {self.workdir}\nlogfile {name}.log\n")
         self.children.append(subprocess.Popen([binary, path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
+    def starting(self, start) -> None:
+        """Run `start`; if it fails, stop what it had started before passing the failure on."""
+        try:
+            start()
+        except BaseException:
+            self.stop()
+            raise
+
     def stop(self) -> None:
         for child in self.children:
             child.terminate()
@@ -63,6 +71,9 @@ class SentinelSet:
 
     def __init__(self) -> None:
         self.processes = Processes("onecall-sentinel-")
+        self.processes.starting(self._start)
+
+    def _start(self) -> None:
         self.primary_port, self.replica_port = free_port(), free_port()
         self.sentinel_ports = [free_port() for _ in range(3)]
         self.processes.start(SERVER_BINARY, _server_config(self.primary_port), "primary")
@@ -109,6 +120,9 @@ class ClusterSet:
 
     def __init__(self) -> None:
         self.processes = Processes("onecall-cluster-")
+        self.processes.starting(self._start)
+
+    def _start(self) -> None:
         self.ports = [_cluster_port() for _ in range(3)]
         for port in self.ports:
             self.processes.start(SERVER_BINARY, _server_config(
