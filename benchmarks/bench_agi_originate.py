@@ -31,13 +31,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import redis  # noqa: E402
 
 from hotline.config import load_config  # noqa: E402
 from onecall.bootstrap import bootstrap  # noqa: E402
 from onecall.composition import build_application, build_asterisk_driver  # noqa: E402
+from onecall.redis_clients import client_for_url  # noqa: E402
 from onecall.redis_server import find_or_start_redis  # noqa: E402
-from onecall.settings import AmiSettings, load_settings  # noqa: E402
+from onecall.settings import AmiSettings, load_settings, redis_settings  # noqa: E402
 from tests.fakes.ami_server import FakeAsterisk, OriginateOutcome  # noqa: E402
 
 KNOWN_CALLER = "+821012345678"
@@ -88,7 +88,7 @@ class Caller:
 
 
 def ping_round_trips(url: str, count: int = 2000) -> list[float]:
-    client = redis.Redis.from_url(url)
+    client = client_for_url(url, decode_responses=False)
     client.ping()
     samples = []
     for _ in range(count):
@@ -148,14 +148,14 @@ def asterisk_side(url: str, namespace: str, pipe, in_progress: int, calls: int) 
     try:
         pipe.send(fake.port)
         agi_port = pipe.recv()
-        routing = RoutingStore(redis.Redis.from_url(url, decode_responses=True), namespace=namespace)
+        routing = RoutingStore(client_for_url(url), namespace=namespace)
         pipe.send(asyncio.run(measure(routing, agi_port, fake, in_progress, calls)))
     finally:
         fake.stop()
 
 
 async def onecall_side(application, ami: AmiSettings, url: str, pipe) -> list[float]:
-    driver = build_asterisk_driver(application, ami, url)
+    driver = build_asterisk_driver(application, ami, redis_settings(url))
     await driver.start()
     pipe.send(driver.agi_port)
     try:
@@ -175,7 +175,7 @@ def main() -> None:
 
     url, embedded = (options.redis_url, None) if options.redis_url else find_or_start_redis("redis://127.0.0.1:6379/14")
     config = load_config(ROOT / "config.yaml")
-    redis.Redis.from_url(url).flushdb()
+    client_for_url(url, decode_responses=False).flushdb()
     ours, theirs = multiprocessing.Pipe()
     child = multiprocessing.get_context("spawn").Process(
         target=asterisk_side, args=(url, config.hotline.id, theirs, options.in_progress, options.calls))

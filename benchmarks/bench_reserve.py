@@ -35,8 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis  # noqa: E402
 
+from onecall.redis_clients import client_for_url  # noqa: E402
 from onecall.redis_server import EmbeddedRedis, find_or_start_redis  # noqa: E402
 from routing import AgentProfile, CallRequest, NoSuchAgent, RoutingStore  # noqa: E402
 
@@ -100,7 +100,7 @@ def main() -> None:
 
     url, server = pick_url(opts.redis_url)
     rnd = random.Random(opts.seed)
-    client = redis.Redis.from_url(url, decode_responses=True)
+    client = client_for_url(url)
     client.flushdb()
     store = RoutingStore(client, namespace="bench", reservation_timeout=3600)
     try:

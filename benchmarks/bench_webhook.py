@@ -374,6 +374,8 @@ def main() -> None:
     import multiprocessing
     import redis
 
+    from onecall.redis_clients import client_for_url
+
     signal.signal(signal.SIGTERM, _terminate)
     ctx = multiprocessing.get_context("fork")
     workdir = Path(tempfile.mkdtemp(prefix="onecall-bench-"))
@@ -384,7 +386,7 @@ def main() -> None:
     t_begin = time.monotonic()
     try:
         url, embedded = pick_redis()
-        client_ = redis.Redis.from_url(url)
+        client_ = client_for_url(url, decode_responses=False)
         client_.flushdb()
         real = Server("real", "real_app()", opts.threads, url, workdir)
         servers.append(real)

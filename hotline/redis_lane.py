@@ -18,6 +18,11 @@ and the lane handles both itself:
   raised at once and the connection is kept.
 
 Only the sessions use the lane. Everything else still goes through the client.
+
+The lane builds its own connections only for a client of one fixed server (a plain
+`ConnectionPool`). A Sentinel client's connections must ask Sentinel where the primary is,
+and a cluster client routes each key to its node: for those the lane sends through the
+client's own `execute_command`, with its connection management (and its pool checkout).
 """
 from __future__ import annotations
 
@@ -28,11 +33,23 @@ from typing import Any
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.sentinel import SentinelConnectionPool
+
+
+def _fixed_server_pool(client) -> redis.ConnectionPool | None:
+    """The client's pool when it always connects to the same server; else None."""
+    pool = getattr(client, "connection_pool", None)  # a cluster client has none
+    if isinstance(pool, redis.ConnectionPool) and not isinstance(pool, SentinelConnectionPool):
+        return pool
+    return None
 
 
 class RedisLane:
     def __init__(self, client: redis.Redis) -> None:
-        pool = client.connection_pool
+        pool = _fixed_server_pool(client)
+        self._through_client = client.execute_command if pool is None else None
+        if pool is None:
+            return
         self._connection_class = pool.connection_class
         self._connection_kwargs = dict(pool.connection_kwargs)
         self._local = threading.local()
@@ -46,6 +63,8 @@ class RedisLane:
 
     def execute(self, *args: Any) -> Any:
         """Send one command and return its reply (decoded as the client's pool decodes)."""
+        if self._through_client is not None:
+            return self._through_client(*args)
         try:
             return self._round_trip(self._connection(), args)
         except (RedisConnectionError, RedisTimeoutError):
@@ -59,6 +78,8 @@ class RedisLane:
 
     def close(self) -> None:
         """Close this thread's connection (the others close with their threads' lanes)."""
+        if self._through_client is not None:
+            return  # the client's connections are the client's to close
         connection = getattr(self._local, "connection", None)
         if connection is not None and getattr(self._local, "pid", None) == os.getpid():
             connection.disconnect()

@@ -51,10 +51,9 @@ def _redis_url_for_tools(settings) -> str:
 
 def cmd_citizens_import(args) -> int:
     """Import a JSON-lines file whole, or print one line per problem and exit 2."""
-    import redis
-
     from hotline.citizens import CitizenRegistry, parse_json_lines
     from hotline.errors import CitizensRefused
+    from onecall.redis_clients import sync_client
     from routing.keys import Keys
 
     config = _load_config_or_exit(_config_path(args))
@@ -65,7 +64,7 @@ def cmd_citizens_import(args) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"{args.file}: cannot be read: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return 2
-    client = redis.Redis.from_url(_redis_url_for_tools(settings), decode_responses=True)
+    client = sync_client(settings.with_redis(_redis_url_for_tools(settings)).redis)
     registry = CitizenRegistry(client, Keys(config.hotline.id), config.hotline.country_code, skills=config.skills)
     try:
         count = registry.import_records(batch)
@@ -175,7 +174,7 @@ def cmd_doctor(args) -> int:
     redis_url = settings.redis_url
     if redis_url is None and REDIS_URL_FILE.exists() and reachable(REDIS_URL_FILE.read_text().strip()):
         redis_url = REDIS_URL_FILE.read_text().strip()
-    checks = run_checks(config, settings, redis_url)
+    checks = run_checks(config, settings.with_redis(redis_url) if redis_url else settings)
     for check in checks:
         print(check.line())
     return 0 if all(check.ok for check in checks) else 1
@@ -213,7 +212,7 @@ def cmd_asterisk(args) -> int:
     application.background.start()
 
     async def run() -> None:
-        driver = build_asterisk_driver(application, settings.ami, redis_url)
+        driver = build_asterisk_driver(application, settings.ami, settings.with_redis(redis_url).redis)
         for signal_number in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(signal_number, driver.stopped.set)
         await driver.start()

@@ -34,7 +34,8 @@ from hotline.outcomes import CallOutcomes
 from hotline.screenpop import DeliveryWorker, ScreenPops, WebhookTarget
 from hotline.sessions import CallSessions
 from ivr.interpreter import Interpreter
-from onecall.settings import AmiSettings, Settings
+from onecall.redis_clients import async_client_factory, sync_client
+from onecall.settings import AmiSettings, RedisSettings, Settings
 from routing import RoutingStore
 from routing.keys import Keys
 from telephony.asterisk.agi_scripts import CHANNEL as ASTERISK
@@ -118,7 +119,7 @@ def voice_tokens(settings: Settings) -> VoiceTokens | None:
 
 def build_application(config: OneCallConfig, settings: Settings, *, base_url: str | None = None,
                       redis_client: redis.Redis | None = None) -> Application:
-    client = redis_client or redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    client = redis_client or sync_client(settings.redis)
     keys = Keys(config.hotline.id)
     routing = RoutingStore(client, namespace=config.hotline.id,
                            reservation_timeout=config.routing.reservation_timeout_seconds,
@@ -201,11 +202,12 @@ def web_services(application: Application, twilio: TwilioDriver, settings: Setti
                        agent_names={agent.id: agent.name for agent in application.config.agents})
 
 
-def build_asterisk_driver(application: Application, ami: AmiSettings, redis_url: str) -> AsteriskDriver:
+def build_asterisk_driver(application: Application, ami: AmiSettings, redis_settings: RedisSettings) -> AsteriskDriver:
     return AsteriskDriver(config=application.config, calls=application.calls, routing=application.routing,
                           dispatcher=application.dispatcher, pops=application.pops,
                           ringer=application.asterisk_ringer, state=application.asterisk_state,
-                          redis_client=application.redis, redis_url=redis_url, ami_settings=ami)
+                          redis_client=application.redis,
+                          async_redis=async_client_factory(redis_settings), ami_settings=ami)
 
 
 @dataclass

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import redis
 
 from hotline.audio.render import plan_files, tts_voices
+from onecall.redis_clients import sync_client
+from onecall.settings import PLAIN
 
 AMI_TIMEOUT_SECONDS = 5
 
@@ -26,14 +28,19 @@ class Check:
         return f"{'ok  ' if self.ok else 'FAIL'} {self.name}: {self.detail}"
 
 
-def check_redis(url: str | None) -> Check:
-    if url is None:
+def check_redis(settings) -> Check:
+    """`settings`: the `RedisSettings` in use, None when none is configured."""
+    if settings is None:
         return Check("redis", True, "none configured; `onecall serve` starts an embedded one")
     try:
-        redis.Redis.from_url(url, socket_timeout=2).ping()
+        sync_client(settings, socket_timeout=2, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
-        return Check("redis", False, f"{url} does not answer: {exc}")
-    return Check("redis", True, f"{url} answers")
+        return Check("redis", False, f"{_where(settings)} does not answer: {exc}")
+    return Check("redis", True, f"{_where(settings)} answers")
+
+
+def _where(settings) -> str:
+    return settings.url if settings.kind == PLAIN else f"{settings.url} ({settings.kind})"
 
 
 def check_prompt_audio(config) -> Check:
@@ -80,9 +87,9 @@ def check_ami(ami) -> Check:
         client.disconnect()
 
 
-def run_checks(config, settings, redis_url: str | None) -> list[Check]:
+def run_checks(config, settings) -> list[Check]:
     checks = [Check("config", True, f"{config.source}: {len(config.agents)} agents, {len(config.skills)} skills"),
-              check_redis(redis_url), check_espeak(), check_prompt_audio(config)]
+              check_redis(settings.redis), check_espeak(), check_prompt_audio(config)]
     if settings.ami is not None:
         checks.append(check_ami(settings.ami))
         devices = sum(1 for agent in config.agents if agent.asterisk_device)

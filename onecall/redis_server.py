@@ -31,6 +31,8 @@ from pathlib import Path
 
 import redis
 
+from onecall.redis_clients import client_for_url
+
 
 class RedisUnavailable(RuntimeError):
     """No Redis could be reached or started."""
@@ -102,7 +104,7 @@ class EmbeddedRedis:
         self._wait_until_ready(10.0 if self._temporary else LOADING_SECONDS)
 
     def _wait_until_ready(self, seconds: float = 10.0) -> None:
-        client = redis.Redis.from_url(self.url)
+        client = client_for_url(self.url, decode_responses=False)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -129,7 +131,7 @@ class EmbeddedRedis:
 
 def reachable(url: str) -> bool:
     try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+        return bool(client_for_url(url, decode_responses=False, socket_connect_timeout=0.5).ping())
     except (redis.ConnectionError, redis.TimeoutError, OSError):
         return False
 

@@ -3,7 +3,8 @@
 | variable | meaning |
 | --- | --- |
 | ONECALL_CONFIG | config file (default ./config.yaml) |
-| REDIS_URL | Redis to use; unset: `onecall serve` starts an embedded redis-server keeping its data in instance/ |
+| REDIS_URL | Redis to use (`redis://`, `rediss://` for TLS, `redis+sentinel://` / `rediss+sentinel://` for Sentinel, see `RedisSettings`); unset: `onecall serve` starts an embedded redis-server keeping its data in instance/ |
+| REDIS_CLUSTER | `1`: REDIS_URL names one node of a Redis Cluster (default `0`) |
 | ONECALL_PUBLIC_URL | base URL Twilio uses to reach OneCall (signatures are checked against it) |
 | TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN | the Twilio account (the token also checks webhook signatures) |
 | TWILIO_API_BASE_URL | Twilio REST API base (default https://api.twilio.com) |
@@ -29,6 +30,7 @@ import secrets
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from hotline.errors import ConfigInvalid
 
@@ -54,8 +56,102 @@ class Settings:
     twilio_api_secret: str | None = None
     twilio_twiml_app_sid: str | None = None
 
+    redis_cluster: bool = False  # REDIS_CLUSTER: REDIS_URL names one node of a cluster
+
     def with_redis(self, url: str) -> "Settings":
         return Settings(**{**self.__dict__, "redis_url": url})
+
+    @property
+    def redis(self) -> "RedisSettings | None":
+        """Where Redis is and how to reach it; None: none configured (an embedded one is started)."""
+        return redis_settings(self.redis_url, self.redis_cluster) if self.redis_url else None
+
+
+PLAIN, SENTINEL, CLUSTER = "plain", "sentinel", "cluster"
+SENTINEL_SCHEMES = {"redis+sentinel": False, "rediss+sentinel": True}  # scheme -> TLS
+DEFAULT_SENTINEL_PORT = 26379
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """REDIS_URL and REDIS_CLUSTER, validated.
+
+    - plain: `redis://[[user]:password@]host[:port][/db]`, `rediss://...` (TLS), `unix:///path.sock?db=0`;
+    - sentinel: `redis+sentinel://[[user]:password@]host:port,host:port/mastername[/db]`
+      (`rediss+sentinel://` for TLS to the sentinels and the primary; the credentials are
+      the primary's, the sentinels are asked without any);
+    - cluster: a plain URL naming one node, with REDIS_CLUSTER=1.
+    """
+
+    url: str
+    kind: str = PLAIN
+    sentinels: tuple[tuple[str, int], ...] = ()
+    master: str | None = None
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+
+def redis_settings(url: str, cluster: bool = False) -> RedisSettings:
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in SENTINEL_SCHEMES:
+        if cluster:
+            raise _redis_invalid("REDIS_CLUSTER", "is 1 but REDIS_URL names Sentinel: choose one")
+        return _sentinel_settings(url, SENTINEL_SCHEMES[scheme])
+    if scheme not in ("redis", "rediss", "unix"):
+        raise _redis_invalid("REDIS_URL", f"{_redacted(url)!r} is not a redis://, rediss://, unix://, "
+                                          f"redis+sentinel:// or rediss+sentinel:// URL")
+    if cluster and scheme == "unix":
+        raise _redis_invalid("REDIS_CLUSTER", "is 1 but REDIS_URL is a unix socket: name one cluster node host:port")
+    return RedisSettings(url=url, kind=CLUSTER if cluster else PLAIN, tls=scheme == "rediss")
+
+
+def _sentinel_settings(url: str, tls: bool) -> RedisSettings:
+    parts = urlsplit(url)
+    where = parts.netloc.rsplit("@", 1)[-1]
+    path = [piece for piece in parts.path.split("/") if piece]
+    if not where or not path or len(path) > 2:
+        raise _redis_invalid("REDIS_URL", f"{_redacted(url)!r}: a Sentinel URL is "
+                                          f"redis+sentinel://host:port,host:port/mastername[/db]")
+    return RedisSettings(url=url, kind=SENTINEL, sentinels=tuple(_host_port(p) for p in where.split(",")),
+                         master=unquote(path[0]), db=_database(path[1] if len(path) > 1 else "0"),
+                         username=unquote(parts.username) if parts.username else None,
+                         password=unquote(parts.password) if parts.password else None, tls=tls)
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    """`host:port`, `[v6]:port` or `host` (port 26379) of one sentinel."""
+    host, colon, port = text.strip().rpartition(":")
+    if not colon or host.count(":") and not host.endswith("]"):  # no port (a bare IPv6 needs brackets)
+        host, port = text.strip(), str(DEFAULT_SENTINEL_PORT)
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise _redis_invalid("REDIS_URL", f"{text!r} is not a Sentinel host:port")
+    return host, int(port)
+
+
+def _database(text: str) -> int:
+    if not text.isdigit():
+        raise _redis_invalid("REDIS_URL", f"database {text!r} of the Sentinel URL is not a number")
+    return int(text)
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for error messages."""
+    parts = urlsplit(url)
+    return url.replace(f":{parts.password}@", ":***@") if parts.password else url
+
+
+def _redis_invalid(variable: str, reason: str) -> ConfigInvalid:
+    return ConfigInvalid("environment", [(variable, reason)])
+
+
+def _flag(env, name: str) -> bool:
+    value = (env.get(name) or "0").strip().lower()
+    if value not in ("0", "1", "true", "false", "yes", "no"):
+        raise _redis_invalid(name, f"{value!r} is not 0 or 1")
+    return value in ("1", "true", "yes")
 
 
 @dataclass(frozen=True)
@@ -127,7 +223,7 @@ def load_settings(environ: dict | None = None, instance_dir: str | Path = "insta
     env = os.environ if environ is None else environ
     needs_demo = not all(env.get(name) for name in ("TWILIO_AUTH_TOKEN", "ONECALL_API_TOKEN", "ONECALL_SECRET_KEY"))
     demo = _instance_secrets(Path(instance_dir)) if needs_demo else {}
-    return Settings(
+    settings = Settings(
         config_path=env.get("ONECALL_CONFIG", "config.yaml"),
         redis_url=env.get("REDIS_URL") or None,
         public_url=(env.get("ONECALL_PUBLIC_URL") or "").rstrip("/") or None,
@@ -143,4 +239,9 @@ def load_settings(environ: dict | None = None, instance_dir: str | Path = "insta
         twilio_api_key=env.get("TWILIO_API_KEY") or None,
         twilio_api_secret=env.get("TWILIO_API_SECRET") or None,
         twilio_twiml_app_sid=env.get("TWILIO_TWIML_APP_SID") or None,
+        redis_cluster=_flag(env, "REDIS_CLUSTER"),
     )
+    if settings.redis_cluster and not settings.redis_url:
+        raise _redis_invalid("REDIS_CLUSTER", "is 1 but REDIS_URL is unset: name one node of the cluster")
+    settings.redis  # validated here, once, before anything connects
+    return settings

@@ -15,6 +15,7 @@ import os
 import socket
 import time
 import uuid
+from typing import Callable
 
 import redis
 import redis.asyncio
@@ -49,7 +50,7 @@ def agent_devices(config) -> dict[str, str]:
 
 class AsteriskDriver:
     def __init__(self, *, config, calls, routing, dispatcher, pops, ringer: AsteriskRinger, state: AsteriskState,
-                 redis_client, redis_url: str, ami_settings) -> None:
+                 redis_client, async_redis: Callable[[], redis.asyncio.Redis], ami_settings) -> None:
         self._config = config
         self._calls = calls
         self._routing = routing
@@ -57,7 +58,7 @@ class AsteriskDriver:
         self._ringer = ringer
         self._redis = redis_client
         self._ami_settings = ami_settings
-        self._redis_url = redis_url
+        self._async_redis = async_redis  # opens the asyncio client the AMI requests are read with
         self.state = state
         self.events = AsteriskEvents(calls=calls, routing=routing, dispatcher=dispatcher, desk_events=pops,
                                      state=state, devices=agent_devices(config),
@@ -203,7 +204,7 @@ class AsteriskDriver:
 
     # -- AMI actions asked for through Redis ------------------------------------------------
     async def _take_requests(self) -> None:
-        client = redis.asyncio.Redis.from_url(self._redis_url, decode_responses=True)
+        client = self._async_redis()
         redis_was_away = False
         try:
             # Also ends on `stopped`: redis.asyncio can swallow a cancellation that lands while a

@@ -6,7 +6,7 @@ import asyncio
 import threading
 
 from onecall.composition import build_asterisk_driver
-from onecall.settings import AmiSettings
+from onecall.settings import AmiSettings, redis_settings
 from telephony.asterisk.driver import AsteriskDriver
 
 
@@ -27,7 +27,7 @@ class DriverThread:
         return self
 
     async def _build(self) -> AsteriskDriver:
-        return build_asterisk_driver(self.application, self.ami, self.redis_url)
+        return build_asterisk_driver(self.application, self.ami, redis_settings(self.redis_url))
 
     def call(self, coroutine_function, *args, timeout: float = 10.0):
         """Run a coroutine on the driver's loop and wait for its result."""
