@@ -56,7 +56,7 @@ def test_floors_file_pins_every_declared_floor_and_the_bounds_hold():
         assert match, f"{line!r}: every dependency needs a floor (name>=floor[,<bound])"
         name, floor, bound = match.groups()
         declared[name.lower()] = floor
-        if name.lower() in OVERRIDDEN:  # a whole major above the floor's: "<9" for redis 5.0.0 to 8.x
+        if name.lower() in OVERRIDDEN:  # a whole major above the floor's: "<9" for redis 6.1.0 to 8.x
             assert bound and bound.isdigit() and int(bound) > int(floor.split(".")[0]), \
                 f"{line!r}: needs an upper bound below a next major release"
     pins = {}
