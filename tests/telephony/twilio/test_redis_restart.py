@@ -79,7 +79,8 @@ def test_a_ring_answered_during_the_outage_is_offered_again_after_it(hotline, ow
     assert application.routing.call(call_sid).state == "connected"
 
 
-def test_a_connected_call_ends_normally_after_a_restart(hotline, own_redis, twilio_api):
+def _connected_call(hotline, twilio_api):
+    """kim.minji answered a fines call: (application, signer, call sid, her leg)."""
     application, api = hotline.application, hotline.app.test_client()
     twilio = TwilioSigner(hotline.app.test_client())
     set_status(api, "kim.minji", "available")
@@ -87,6 +88,11 @@ def test_a_connected_call_ends_normally_after_a_restart(hotline, own_redis, twil
     dial_in(twilio, call_sid, CALLER, "1", "2")
     leg = _nth_leg(twilio_api, 0)
     _answers(twilio, leg)
+    return application, twilio, call_sid, leg
+
+
+def test_a_connected_call_ends_normally_after_a_restart(hotline, own_redis, twilio_api):
+    application, twilio, call_sid, leg = _connected_call(hotline, twilio_api)
 
     own_redis.restart()
 
@@ -99,13 +105,7 @@ def test_a_connected_call_ends_normally_after_a_restart(hotline, own_redis, twil
 
 def test_a_call_whose_hang_ups_came_during_the_outage_is_closed_by_the_liveness_check(hotline, own_redis,
                                                                                        twilio_api):
-    application, api = hotline.application, hotline.app.test_client()
-    twilio = TwilioSigner(hotline.app.test_client())
-    set_status(api, "kim.minji", "available")
-    call_sid = new_call_sid()
-    dial_in(twilio, call_sid, CALLER, "1", "2")
-    leg = _nth_leg(twilio_api, 0)
-    _answers(twilio, leg)
+    application, twilio, call_sid, leg = _connected_call(hotline, twilio_api)
 
     own_redis.stop()
     assert twilio.post(leg.status_callback, _leg_form(leg, "completed")).status_code == 500
